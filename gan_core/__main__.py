@@ -1,0 +1,174 @@
+"""Command line: ``python -m gan_core presets | info | train | sample | eval``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_generator, load_trainer
+from .config import TrainConfig
+from .errors import DivergenceError, GanCoreError
+from .models import model_info
+from .presets import PRESETS, describe, preset
+from .render import png_bytes, samples_picture
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (GanCoreError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gan_core", description="GAN Playground engine")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("presets", help="list the presets, one a line")
+    p.set_defaults(run=cmd_presets)
+
+    p = sub.add_parser("info", help="parameter counts and a layer-by-layer table")
+    _config_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("train", help="train a preset and save a checkpoint")
+    _config_args(p)
+    p.add_argument("--steps", type=int, help="iterations to run (default: the preset's own length)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--resume", type=Path, help="continue from this checkpoint instead of a preset")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("sample", help="generate samples from a checkpoint")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--n", type=int, default=64, help="how many samples")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    p.add_argument("--out", type=Path, required=True, help=".png picture or .npz array 'samples'")
+    p.set_defaults(run=cmd_sample)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint on held-out data")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--n", type=int, default=2500, help="samples to score")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="dcgan-small", help=f"one of: {', '.join(PRESETS)}")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set lr_g=1e-4 (repeatable)")
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    return preset(args.preset).with_overrides(args.set)
+
+
+def cmd_presets(_args: argparse.Namespace) -> int:
+    width = max(map(len, PRESETS))
+    for name in PRESETS:
+        print(f"{name:<{width}}  {describe(name)}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    info = model_info(_config(args))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for which in ("generator", "discriminator"):
+        print(f"{which.capitalize()}: {info[f'{which}_params']:,} parameters")
+        print(f"  {'layer':<8}{'type':<18}{'output shape':<20}{'params':>10}")
+        for row in info[f"{which}_layers"]:
+            shape = "x".join(map(str, row["output_shape"]))
+            print(f"  {row['layer']:<8}{row['type']:<18}{shape:<20}{row['params']:>10,}")
+        print()
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .trainer import Trainer
+    if args.resume:
+        trainer = load_trainer(args.resume, device=args.device)
+        trainer.apply_changes(**_overrides_as_changes(trainer.config, args.set))
+    else:
+        config = _config(args)
+        trainer = Trainer(config.replace(device=args.device) if args.device else config)
+    steps = args.steps or trainer.config.steps
+    if trainer.data.note:
+        print(trainer.data.note, file=sys.stderr)
+    print(f"training {args.preset if not args.resume else args.resume} on {trainer.device} "
+          f"for {steps} steps", file=sys.stderr)
+    started = time.perf_counter()
+    status, shown = 0, 0
+    with tqdm(total=steps, unit="step", dynamic_ncols=True) as bar:
+        try:
+            for _ in range(steps):
+                trainer.step()
+                bar.update(1)
+                if len(trainer.history) != shown:   # a flush happened: fresh losses to show
+                    shown = len(trainer.history)
+                    bar.set_postfix(loss_d=f"{trainer.history.loss_d[-1]:.3f}",
+                                    loss_g=f"{trainer.history.loss_g[-1]:.3f}")
+            trainer.flush()
+        except DivergenceError as exc:
+            print(f"\nerror: {exc}", file=sys.stderr)
+            status = 1
+    elapsed = time.perf_counter() - started
+    trainer.save(args.out)
+    print(f"saved {args.out} at step {trainer.step_count} "
+          f"({steps / elapsed:.1f} steps/s over {elapsed:.1f} s)", file=sys.stderr)
+    return status
+
+
+def _overrides_as_changes(config: TrainConfig, assignments: list[str]) -> dict:
+    changed = config.with_overrides(assignments).to_dict()
+    return {k: v for k, v in changed.items() if v != getattr(config, k)}
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from .noise import sample_noise
+    generator, config, _ = load_generator(args.checkpoint)
+    z = sample_noise(config.noise, args.n, config.latent_dim,
+                     generator=torch.Generator().manual_seed(args.seed), device="cpu",
+                     constant=config.noise_constant)
+    with torch.no_grad():
+        samples = generator(z)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix == ".npz":
+        np.savez_compressed(args.out, samples=samples.numpy())
+    elif args.out.suffix == ".png":
+        args.out.write_bytes(png_bytes(samples_picture(samples, config.data_kind)))
+    else:
+        print("error: --out must end in .png or .npz", file=sys.stderr)
+        return 2
+    print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    trainer = load_trainer(args.checkpoint, device="cpu")
+    result = {"checkpoint": str(args.checkpoint), "step": trainer.step_count,
+              **{f"heldout_{k}": v for k, v in trainer.evaluate(args.n).items() if k != "step"}}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<24}{value:.4f}" if isinstance(value, float) else f"{key:<24}{value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

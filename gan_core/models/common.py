@@ -1,0 +1,39 @@
+"""Shapes around the layer stacks, so builders only describe layers."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class Generator(nn.Module):
+    """z (n, latent_dim) -> samples (n, *out_shape).  ``in_shape`` lets a conv stack see z as
+    (latent_dim, 1, 1), the shape the DCGAN seed samples directly."""
+
+    def __init__(self, body: nn.Sequential, in_shape: tuple[int, ...], out_shape: tuple[int, ...]):
+        super().__init__()
+        self.body, self.in_shape, self.out_shape = body, tuple(in_shape), tuple(out_shape)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z.reshape(-1, *self.in_shape)).reshape(-1, *self.out_shape)
+
+
+class Discriminator(nn.Module):
+    """samples -> probabilities (m,).  For an MLP, ``in_shape`` = (pack * sample size,): reshaping
+    the batch to it concatenates ``pack`` consecutive samples, which *is* PacGAN's packing."""
+
+    def __init__(self, body: nn.Sequential, in_shape: tuple[int, ...]):
+        super().__init__()
+        self.body, self.in_shape = body, tuple(in_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.reshape(-1, *self.in_shape)).reshape(-1)
+
+
+def activation(name: str, slope: float) -> nn.Module:
+    return nn.LeakyReLU(slope) if name == "leaky_relu" else nn.ReLU()
+
+
+def flat_size(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)

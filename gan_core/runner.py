@@ -1,0 +1,383 @@
+"""Runner: one Trainer on one background thread, driven by commands, read through Snapshots.
+
+The page never touches the Trainer.  It sends commands (play, pause, step, change a knob, save),
+which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an immutable
+picture of the run that the thread replaces with a single reference swap after every chunk of
+steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can drive it.
+
+A process-wide ``RunSlots`` caps how many runs train at once; a run over the cap waits in the
+"queued" state instead of slowing everyone down.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .config import ConfigError, TrainConfig
+from .errors import DivergenceError, GanCoreError
+from .trainer import LIVE_FIELDS, METRICS, Trainer
+from .visuals import POINTS_SHOWN, ToyView, toy_view
+
+log = logging.getLogger(__name__)
+
+GRID_SIZE = 36            # images in the live grid (from the trainer's fixed z)
+TIMELINE_LENGTH = 12      # grids kept for the timeline
+PATTERN_HISTORY = 400     # pattern outputs kept for the heatmap over time
+
+
+class RunSlots:
+    """How many runs may train at the same time in this process (a classroom server's guard)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._free = threading.Semaphore(limit)
+        self._lock = threading.Lock()
+        self.busy = 0
+
+    def try_acquire(self) -> bool:
+        if not self._free.acquire(blocking=False):
+            return False
+        with self._lock:
+            self.busy += 1
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.busy -= 1
+        self._free.release()
+
+
+SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a view shows about a run at one moment.  Never mutated after publishing."""
+
+    version: int
+    status: str                       # loading | paused | running | queued | diverged | failed | stopped
+    message: str                      # one human sentence about the status, or ""
+    config: TrainConfig | None
+    device: str
+    step: int
+    steps_per_second: float
+    elapsed: float                    # seconds spent training
+    history: dict[str, np.ndarray]    # columns of trainer.history (step, loss_d, ...)
+    evals: tuple[dict[str, float], ...] = ()
+    samples: np.ndarray | None = None                 # G(fixed z), data space, (GRID_SIZE, ...)
+    real: np.ndarray | None = None                    # a real batch for comparison
+    timeline: tuple[tuple[int, np.ndarray], ...] = ()  # (step, samples) from earlier moments
+    toy: ToyView | None = None
+    pattern_history: tuple[tuple[int, np.ndarray], ...] = ()  # (step, 6 values of G's output)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data_note: str = ""
+    queued_behind: int = 0
+
+    @property
+    def playing(self) -> bool:
+        return self.status in ("running", "queued")
+
+
+EMPTY = Snapshot(0, "loading", "Preparing data and models ...", None, "", 0, 0.0, 0.0,
+                 {c: np.array([]) for c in ("step", *METRICS, "time")})
+
+
+class Runner:
+    """Drive one Trainer from a background thread.  All public methods are safe to call from any
+    thread and return at once (``save`` waits for the thread to write the file)."""
+
+    def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
+                 slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
+                 live_metrics: Callable[[Trainer], dict[str, Any]] | None = None,
+                 metrics_every: int = 500):
+        if config is None and trainer is None:
+            raise ValueError("give a config or a trainer")
+        self.config = trainer.config if trainer is not None else config.validate()
+        self._trainer = trainer
+        self._slots, self._holding_slot = slots, False
+        self._commands: queue.Queue = queue.Queue()
+        self._playing = False
+        self._stop = threading.Event()
+        self.refresh_seconds = refresh_seconds
+        self.steps_per_refresh: int | None = None     # None: publish by time (refresh_seconds)
+        self._live_metrics, self._metrics_every, self._metrics_step = live_metrics, metrics_every, -1
+        self._metrics: dict[str, Any] = {}
+        self._timeline: list[tuple[int, np.ndarray]] = []
+        self._pattern_history: list[tuple[int, np.ndarray]] = []
+        self._elapsed, self._rate = 0.0, 0.0
+        self._real: np.ndarray | None = None
+        self._status, self._message = "loading", ""
+        self.snapshot: Snapshot = EMPTY
+        self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def play(self) -> None:
+        self._commands.put(("play",))
+
+    def pause(self) -> None:
+        self._commands.put(("pause",))
+
+    def step(self, kind: str = "step") -> None:
+        """One iteration ('step'), one D update ('d') or one G update ('g'); pauses first."""
+        if kind not in ("step", "d", "g"):
+            raise ValueError(f"unknown step kind {kind!r}")
+        self._commands.put(("step", kind))
+
+    def set(self, **changes: Any) -> None:
+        """Change live knobs.  Raises ConfigError at once for an invalid or structural change."""
+        structural = sorted(set(changes) - LIVE_FIELDS)
+        if structural:
+            raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
+        self.config = self.config.replace(**changes)   # validates now, in the caller's thread
+        self._commands.put(("set", changes))
+
+    def set_speed(self, steps_per_refresh: int | None) -> None:
+        """Steps between two refreshes of the views; None lets the runner refresh by time."""
+        self.steps_per_refresh = steps_per_refresh
+
+    def save(self, path: str | Path, timeout: float = 60.0) -> Path:
+        """Write a checkpoint from the training thread (between steps) and return its path."""
+        return self._ask("save", path).result(timeout)
+
+    def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
+        """The checkpoint as bytes (for a download button)."""
+        return self._ask("bytes").result(timeout)
+
+    def history_csv(self, timeout: float = 30.0) -> str:
+        return self._ask("csv").result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and free the model (called when the browser session ends)."""
+        self._stop.set()
+        self._commands.put(("wake",))
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
+        """Poll the snapshot until ``predicate`` holds (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.snapshot):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run did not reach the expected state; last: {self.snapshot.status} "
+                                   f"at step {self.snapshot.step}")
+            time.sleep(0.01)
+        return self.snapshot
+
+    def _ask(self, what: str, *args: Any) -> Future:
+        future: Future = Future()
+        self._commands.put(("ask", what, args, future))
+        return future
+
+    # ------------------------------------------------------------------ the thread
+    def _main(self) -> None:
+        try:
+            if self._trainer is None:
+                self._trainer = Trainer(self.config)
+            self._status = "paused"
+            self._publish()
+            while not self._stop.is_set():
+                self._handle_commands(block=not self._playing)
+                if self._playing and not self._stop.is_set() and self._take_slot():
+                    self._run_chunk()
+        except GanCoreError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the thread must report, not die silently
+            log.exception("training thread failed")
+            self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        finally:
+            self._drop_slot()
+            if self._status not in ("failed",):
+                self._status = "stopped"
+            self._trainer = None              # frees the model and the data
+            self.snapshot = replace(self.snapshot, status=self._status, version=self.snapshot.version + 1)
+            self._answer_pending()
+
+    def _handle_commands(self, block: bool) -> None:
+        try:
+            command = self._commands.get(timeout=0.5) if block else self._commands.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._apply(command)
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+
+    def _apply(self, command: tuple) -> None:
+        name = command[0]
+        if name == "play":
+            self._playing, self._status, self._message = True, "running", ""
+            self._publish()
+        elif name == "pause":
+            self._pause("paused")
+        elif name == "step":
+            self._pause("paused")
+            self._guarded(lambda: self._single_step(command[1]))
+        elif name == "set":
+            self._guarded(lambda: self._trainer.apply_changes(**command[1]))
+            self._publish()
+        elif name == "ask":
+            _, what, args, future = command
+            try:
+                future.set_result(self._answer(what, *args))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+                future.set_exception(exc)
+
+    def _answer(self, what: str, *args: Any) -> Any:
+        trainer = self._trainer
+        if what == "save":
+            return trainer.save(args[0])
+        if what == "bytes":
+            import io
+            from .checkpoint import trainer_state
+            buffer = io.BytesIO()
+            torch.save(trainer_state(trainer), buffer)
+            return buffer.getvalue()
+        trainer.flush()
+        return trainer.history.to_csv()
+
+    def _single_step(self, kind: str) -> None:
+        started = time.perf_counter()
+        {"step": self._trainer.step, "d": self._trainer.step_d, "g": self._trainer.step_g}[kind]()
+        self._trainer.flush()
+        self._elapsed += time.perf_counter() - started
+        self._publish()
+
+    def _run_chunk(self) -> None:
+        trainer, started = self._trainer, time.perf_counter()
+        first = trainer.step_count
+        target = self.steps_per_refresh
+        while True:
+            if not self._guarded(trainer.step):
+                return
+            done = trainer.step_count - first
+            if target and done >= target:
+                break
+            if not target and time.perf_counter() - started >= self.refresh_seconds:
+                break
+            if not self._commands.empty() or self._stop.is_set():
+                break
+        if not self._guarded(trainer.flush):
+            return
+        spent = time.perf_counter() - started
+        self._elapsed += spent
+        rate = (trainer.step_count - first) / max(spent, 1e-9)
+        self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
+        self._publish()
+
+    def _guarded(self, action: Callable[[], Any]) -> bool:
+        """Run one trainer action; a divergence or bad change pauses the run with its message."""
+        try:
+            action()
+            return True
+        except DivergenceError as exc:
+            self._pause("diverged", str(exc))
+        except GanCoreError as exc:
+            self._pause("paused", str(exc))
+        self._publish()
+        return False
+
+    def _pause(self, status: str, message: str = "") -> None:
+        self._playing, self._status, self._message = False, status, message
+        self._drop_slot()
+        self._publish()
+
+    def _take_slot(self) -> bool:
+        if self._holding_slot:
+            return True
+        if self._slots.try_acquire():
+            self._holding_slot = True
+            self._status, self._message = "running", ""
+            return True
+        if self._status != "queued":
+            self._status = "queued"
+            self._message = (f"{self._slots.busy} runs are training on this server (limit "
+                             f"{self._slots.limit}); yours starts as soon as one pauses.")
+            self._publish()
+        self._handle_commands(block=True)   # wait a little (or for a command) before retrying
+        return False
+
+    def _drop_slot(self) -> None:
+        if self._holding_slot:
+            self._holding_slot = False
+            self._slots.release()
+
+    def _fail(self, message: str) -> None:
+        self._playing, self._status, self._message = False, "failed", message
+        self._drop_slot()
+        self.snapshot = replace(self.snapshot, status="failed", message=message,
+                                version=self.snapshot.version + 1)
+
+    def _answer_pending(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if command[0] == "ask":
+                command[3].set_exception(RuntimeError("the run has stopped"))
+
+    # ------------------------------------------------------------------ snapshots
+    def _publish(self) -> None:
+        trainer = self._trainer
+        if trainer is None:
+            return
+        c, h = trainer.config, trainer.history
+        samples = trainer.sample(z=trainer.fixed_z[:GRID_SIZE]).numpy()
+        self._remember(trainer.step_count, samples)
+        if self._live_metrics and trainer.step_count - self._metrics_step >= self._metrics_every:
+            self._metrics_step = trainer.step_count
+            self._metrics = self._live_metrics(trainer)
+        toy = None
+        if c.data_kind == "points":
+            toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
+                                                  torch.Generator(trainer.device).manual_seed(c.seed + 4)))
+        self.snapshot = Snapshot(
+            version=self.snapshot.version + 1, status=self._status, message=self._message,
+            config=c, device=_device_name(trainer.device), step=trainer.step_count,
+            steps_per_second=self._rate if self._status == "running" else 0.0,
+            elapsed=self._elapsed,
+            history={col: np.asarray(getattr(h, col)) for col in ("step", "kind", *METRICS, "time")},
+            evals=tuple(h.evals), samples=samples, real=self._real_batch(),
+            timeline=tuple(self._timeline), toy=toy, pattern_history=tuple(self._pattern_history),
+            metrics=self._metrics, data_note=trainer.data.note,
+        )
+
+    def _real_batch(self) -> np.ndarray:
+        if self._real is None:
+            self._real = self._trainer.data.held_out[:GRID_SIZE].float().cpu().numpy()
+        return self._real
+
+    def _remember(self, step: int, samples: np.ndarray) -> None:
+        """Keep a thinned timeline: when full, drop every other entry (log-like spacing)."""
+        if self._trainer.config.data_kind == "pattern":
+            if not self._pattern_history or self._pattern_history[-1][0] != step:
+                self._pattern_history.append((step, samples[0]))
+                if len(self._pattern_history) > PATTERN_HISTORY:
+                    self._pattern_history = self._pattern_history[::2]
+        if not self._timeline or step - self._timeline[-1][0] >= max(1, step // TIMELINE_LENGTH):
+            self._timeline.append((step, samples))
+            if len(self._timeline) > TIMELINE_LENGTH:
+                self._timeline = self._timeline[::2]   # odd length: keeps first and last
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
