@@ -1,0 +1,10 @@
+"""GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in pages/."""
+import streamlit as st
+
+st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
+
+navigation = st.navigation([
+    st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
+    st.Page("pages/latent.py", title="Latent explorer", icon="🧭"),
+])
+navigation.run()
