@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_core presets | info | train | sample | eval``."""
+"""Command line: ``python -m gan_core presets | info | train | sample | eval | train-classifier``."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=2500, help="samples to score")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("train-classifier", help="train the digit classifier behind the digit metrics")
+    p.add_argument("--dataset", default="mnist", choices=("mnist", "mnist-offline"),
+                   help="mnist downloads the full set when it can, else uses the offline digits")
+    p.add_argument("--epochs", type=int, default=8, help="passes over the training digits")
+    p.add_argument("--out", type=Path, default=Path("checkpoints/digit_classifier.pt"),
+                   help="file to write; its figures go into index.json beside it")
+    p.set_defaults(run=cmd_train_classifier)
     return parser
 
 
@@ -104,7 +112,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = _config(args)
         trainer = Trainer(config.replace(device=args.device) if args.device else config)
-    steps = args.steps or trainer.config.steps
+    # A resumed run goes on to its planned length (config.steps), not a second full length.
+    steps = args.steps or trainer.config.steps - (trainer.step_count if args.resume else 0)
+    if steps < 1:
+        print(f"error: the run is already at step {trainer.step_count} of its planned "
+              f"{trainer.config.steps}; pass --steps N to train further.", file=sys.stderr)
+        return 2
     if trainer.data.note:
         print(trainer.data.note, file=sys.stderr)
     print(f"training {args.preset if not args.resume else args.resume} on {trainer.device} "
@@ -127,7 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     trainer.save(args.out)
     print(f"saved {args.out} at step {trainer.step_count} "
-          f"({steps / elapsed:.1f} steps/s over {elapsed:.1f} s)", file=sys.stderr)
+          f"({bar.n / elapsed:.1f} steps/s over {elapsed:.1f} s)", file=sys.stderr)
     return status
 
 
@@ -159,14 +172,27 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .metrics import format_value, quality_metrics
     trainer = load_trainer(args.checkpoint, device="cpu")
     result = {"checkpoint": str(args.checkpoint), "step": trainer.step_count,
               **{f"heldout_{k}": v for k, v in trainer.evaluate(args.n).items() if k != "step"}}
+    metrics = quality_metrics(trainer, args.n)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "metrics": metrics}, indent=2))
     else:
         for key, value in result.items():
             print(f"{key:<24}{value:.4f}" if isinstance(value, float) else f"{key:<24}{value}")
+        for name, metric in metrics.items():
+            print(f"{name:<36}{format_value(metric['value']):<12}{metric['help']}")
+    return 0
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from .classifier import save_classifier, train_classifier
+    model, meta = train_classifier(args.dataset, args.epochs, log=lambda msg: print(msg, file=sys.stderr))
+    path = save_classifier(model, meta, args.out)
+    print(f"saved {path}: held-out accuracy {meta['held_out_accuracy']:.2%} on "
+          f"{meta['held_out_size']:,} {meta['trained_on']} digits", file=sys.stderr)
     return 0
 
 

@@ -11,7 +11,6 @@ import io
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ REQUIRED = ("format", "version", "config", "step", "G", "D", "opt_g", "opt_d", "
 def trainer_state(trainer) -> dict[str, Any]:
     """Everything needed to resume ``trainer`` exactly, as plain data."""
     trainer.flush()
-    rng = {"trainer": trainer.rng.get_state(), "torch_cpu": torch.get_rng_state()}
+    rng = {"trainer": trainer.rng.get_state(), "torch_cpu": torch.get_rng_state(),
+           "device": trainer.device.type}
     if trainer.device.type == "cuda":
         rng["torch_cuda"] = torch.cuda.get_rng_state(trainer.device)
     return {"format": FORMAT, "version": VERSION, "config": trainer.config.to_json(),
@@ -63,18 +63,24 @@ def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{name}: no such checkpoint file.")
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if not data:
+        raise CheckpointError(f"{name}: the file is empty, not a checkpoint.")
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise CheckpointError(f"{name}: refused to load: it contains Python objects other than "
-                                  "plain tensors and data, which could run code.") from None
-        raise CheckpointError(f"{name}: not a checkpoint (the data is not a PyTorch archive).") from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        if data[:4] == b"PK\x03\x04":   # a zip archive, as torch.save writes, but damaged
-            raise CheckpointError(f"{name}: the file is truncated or corrupt ({_short(exc)}).") from None
-        raise CheckpointError(f"{name}: not a checkpoint (not a PyTorch archive).") from None
+    except Exception as exc:  # noqa: BLE001 - arbitrary bytes fail inside torch in many ways
+        raise _unreadable(name, data, exc) from None
     return validate_state(state, name)
+
+
+def _unreadable(name: str, data: bytes, exc: Exception) -> CheckpointError:
+    """Why torch.load gave up: a class or function inside (weights_only names it a GLOBAL; loading
+    it could run code), a damaged zip archive, or bytes that are no PyTorch archive at all."""
+    if isinstance(exc, pickle.UnpicklingError) and "GLOBAL" in str(exc):
+        return CheckpointError(f"{name}: refused to load: it contains Python objects other than "
+                               "plain tensors and data, which could run code.")
+    if data[:4] == b"PK\x03\x04":   # a zip archive, as torch.save writes, but damaged
+        return CheckpointError(f"{name}: the file is truncated or corrupt ({_short(exc)}).")
+    return CheckpointError(f"{name}: not a checkpoint (not a PyTorch archive).")
 
 
 def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
@@ -83,8 +89,9 @@ def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
     missing = [key for key in REQUIRED if key not in state]
     if missing:
         raise CheckpointError(f"{name}: the checkpoint lacks '{missing[0]}'.")
-    if state["version"] > VERSION:
-        raise CheckpointError(f"{name}: written by a newer GAN Playground (format {state['version']}).")
+    if not isinstance(state["version"], int) or state["version"] > VERSION:
+        raise CheckpointError(f"{name}: unknown checkpoint format {state['version']!r} (a newer GAN "
+                              f"Playground's? this one reads format {VERSION}).")
     try:
         state["config"] = TrainConfig.from_json(state["config"])
     except (ConfigError, ValueError, TypeError) as exc:
@@ -124,4 +131,10 @@ def _load_weights(net: torch.nn.Module, weights: dict, which: str) -> None:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    """The informative part of a library error: its first line that is not a heading ending in
+    ':' (load_state_dict puts the layer that does not fit on the second line), first sentence."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    line = next((line for line in lines if not line.endswith(":")), lines[0])
+    return line.split(". ")[0][:160]

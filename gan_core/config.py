@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 
@@ -70,6 +71,49 @@ CHOICES: dict[str, dict[str, str]] = {
     },
     "optimizer": {"adam": "Adam with betas (beta1, beta2)", "sgd": "SGD with `momentum`"},
     "order": {"d_first": "D step(s), then G step", "g_first": "G step, then D step(s) on its batch"},
+}
+
+# One line per field saying what it does to the game (the UI's help text for each knob).
+FIELD_HELP: dict[str, str] = {
+    "dataset": "What G learns to imitate and D sees as 'real'.",
+    "image_size": "Side of the square images in pixels (dcgan builds 28, 32 or 64).",
+    "channels": "1 for grey images, 3 for colour.",
+    "image_folder": "Folder on the server whose images are the real data (used by dataset 'folder').",
+    "data_dir": "Where torchvision datasets are downloaded and cached.",
+    "arch": "The network family of both G and D.",
+    "latent_dim": "Size of the noise vector z that G turns into a sample.",
+    "g_hidden": "Widths of G's hidden layers, comma-separated (e.g. 256, 256).",
+    "d_hidden": "Widths of D's hidden layers, comma-separated (e.g. 256, 256).",
+    "g_activation": "Non-linearity between G's hidden layers.",
+    "d_activation": "Non-linearity between D's hidden layers.",
+    "leaky_slope": "Slope of LeakyReLU for negative inputs.",
+    "dropout": "Dropout probability in D's hidden layers (0 turns it off).",
+    "g_batchnorm": "BatchNorm after G's hidden layers (seed 003).",
+    "bn_eps": "BatchNorm's epsilon (seed 003 used 0.8, a large value that acts as a damper).",
+    "ngf": "Feature maps of the DCGAN generator's last layer (its width).",
+    "ndf": "Feature maps of the DCGAN discriminator's first layer (its width).",
+    "d_first_bn": "BatchNorm on D's first conv layer too (seed 004; the DCGAN paper leaves it out).",
+    "init": "How the weights start out.",
+    "pack": "PacGAN: D judges this many samples at once, which fights mode collapse.",
+    "loss": "How D's verdicts become a loss.",
+    "g_loss": "Which G objective: the paper's minimax form or its non-saturating trick.",
+    "d_update": "How the real and fake halves of D's loss become updates.",
+    "noise": "Distribution of the noise z fed to G.",
+    "noise_constant": "The value of every z entry when noise is 'constant'.",
+    "optimizer": "The update rule for both G and D.",
+    "lr_g": "Learning rate of G: how far each G step moves.",
+    "lr_d": "Learning rate of D: how far each D step moves.",
+    "beta1": "Adam's momentum (first-moment decay); DCGAN uses 0.5.",
+    "beta2": "Adam's second-moment decay.",
+    "momentum": "SGD momentum (0 is plain SGD).",
+    "batch_size": "Real and fake samples per update.",
+    "d_steps": "k: D updates per G update (the paper's inner loop).",
+    "order": "Whether D or G moves first in each iteration.",
+    "steps": "Suggested length of a run (the CLI trains this many steps).",
+    "seed": "Seed of the weights, the noise and the data order: same seed, same run.",
+    "device": "Where the model trains; auto picks the GPU when there is one.",
+    "metrics_every": "Steps between two copies of the losses from the device to the charts.",
+    "eval_every": "Steps between two held-out evaluations of D(x) and D(G(z)) (0 turns them off).",
 }
 
 IMAGE_DATASETS = ("mnist-offline", "mnist", "fashion-mnist", "cifar10", "folder")
@@ -169,7 +213,7 @@ class TrainConfig:
         if self.pack > 1 and self.arch != "mlp":
             raise ConfigError("pack", "packing (PacGAN) is available for the mlp architecture only")
         self._check_data_model_fit()
-        if not self.device or not self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"):
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError("device", f"{self.device!r}: use auto, cpu, cuda, cuda:N or mps")
         return self
 
@@ -272,7 +316,7 @@ def parse_value(config: TrainConfig, key: str, raw: str) -> Any:
             return False
         raise ConfigError(key, f"{raw!r} is not true or false")
     try:
-        value = json.loads(raw if hint is not list[int] or raw.startswith("[") else f"[{raw}]")
+        value = json.loads(raw if hint != list[int] or raw.startswith("[") else f"[{raw}]")
     except json.JSONDecodeError:
         raise ConfigError(key, f"{raw!r} is not a valid value") from None
     if hint is float and isinstance(value, int) and not isinstance(value, bool):

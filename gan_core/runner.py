@@ -181,6 +181,8 @@ class Runner:
     def _ask(self, what: str, *args: Any) -> Future:
         future: Future = Future()
         self._commands.put(("ask", what, args, future))
+        if not self._thread.is_alive():
+            self._answer_pending()   # nobody will read the queue: refuse now, not after a timeout
         return future
 
     # ------------------------------------------------------------------ the thread

@@ -113,9 +113,11 @@ class Trainer:
     # ------------------------------------------------------------------ building blocks
     def _make_optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         c = self.config
+        # Fused: one kernel per step instead of a dozen small ops per parameter (GPU and CPU;
+        # 2-45% faster steps on a 2-core CPU, most for small nets, see bench/throughput.py).
+        fused = self.device.type in ("cuda", "cpu")
         if c.optimizer == "sgd":
-            return torch.optim.SGD(net.parameters(), lr=lr, momentum=c.momentum)
-        fused = self.device.type == "cuda"   # one kernel for all parameters on the GPU
+            return torch.optim.SGD(net.parameters(), lr=lr, momentum=c.momentum, fused=fused)
         return torch.optim.Adam(net.parameters(), lr=lr, betas=(c.beta1, c.beta2), fused=fused)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -175,19 +177,19 @@ class Trainer:
     def _update_g(self) -> tuple[torch.Tensor, ...]:
         c = self.config
         fake = self.G(self.noise(c.batch_size))
-        self.D.requires_grad_(False)   # G's step needs gradients through D, not D's own
-        try:
-            p_fake = self.D(fake)
-            loss_g = losses.g_loss(c.loss, c.g_loss, p_fake)
-            self._descend(self.opt_g, loss_g)
-        finally:
-            self.D.requires_grad_(True)
+        p_fake = self.D(fake)     # gradients flow through D, but only G's are computed (_descend)
+        loss_g = losses.g_loss(c.loss, c.g_loss, p_fake)
+        self._descend(self.opt_g, loss_g)
         return fake, loss_g.detach(), p_fake.detach().mean()
 
     @staticmethod
     def _descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        """One optimiser step on ``loss``.  ``autograd.grad`` computes the gradients of this
+        optimiser's parameters only, so G's step never computes D's weight gradients (no need to
+        freeze D), and the new gradients replace the old ones (no zero_grad pass)."""
+        params = optimizer.param_groups[0]["params"]
+        for p, grad in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+            p.grad = grad
         optimizer.step()
 
     # ------------------------------------------------------------------ metrics without syncs
@@ -252,7 +254,10 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.history = History.from_dict(state["history"])
-        self.rng.set_state(state["rng"]["trainer"])
+        # A generator's state only fits a generator on the same kind of device: a run moved from
+        # GPU to CPU keeps its weights and optimisers but draws fresh batches and z.
+        if state["rng"].get("device", self.device.type) == self.device.type:
+            self.rng.set_state(state["rng"]["trainer"])
         torch.set_rng_state(state["rng"]["torch_cpu"])
         if self.device.type == "cuda" and "torch_cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["torch_cuda"], self.device)

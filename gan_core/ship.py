@@ -1,0 +1,103 @@
+"""The shipped checkpoints: rebuild them all with ``python -m gan_core.ship`` (or name some).
+
+Each model is made by one ordinary CLI command (``python -m gan_core train ...``), run here in a
+subprocess so the command written into ``checkpoints/index.json`` is exactly what ran.  The index
+also records the config, steps, wall-clock training time, device, torch version and held-out
+D(x) / D(G(z)) from ``python -m gan_core eval --json``.  Training runs single-threaded
+(OMP_NUM_THREADS=1): on a small, shared CPU, torch's thread pool spends more time waiting for
+busy cores than computing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .checkpoint import read_checkpoint
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+INDEX = CHECKPOINTS / "index.json"
+REBUILD = "python -m gan_core.ship"
+THREADS = "1"
+
+# Name (= preset = file stem) -> (title shown in the app, extra CLI arguments).
+SHIPPED: dict[str, tuple[str, list[str]]] = {
+    "dcgan-small": ("DCGAN on MNIST digits (dcgan-small)", []),
+    "seed-001-mlp": ("MLP GAN on MNIST digits (seed 001)", []),
+    "toy-ring": ("2D toy: ring of 8 Gaussians (toy-ring)", []),
+    "seed-002-pattern": ("Pattern GAN '1010' (seed 002)", []),
+}
+
+
+def train_command(name: str) -> list[str]:
+    """The CLI command that makes ``checkpoints/NAME.pt``."""
+    return ["python", "-m", "gan_core", "train", "--preset", name, *SHIPPED[name][1],
+            "--out", f"checkpoints/{name}.pt"]
+
+
+def build(name: str) -> dict:
+    """Train one shipped model with its command and return its index entry."""
+    command = train_command(name)
+    env = {**os.environ, "OMP_NUM_THREADS": THREADS}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, *command[1:]], cwd=CHECKPOINTS.parent, env=env, check=True)
+    seconds = time.perf_counter() - started
+    path = CHECKPOINTS / f"{name}.pt"
+    state = read_checkpoint(path)
+    evaluation = subprocess.run([sys.executable, "-m", "gan_core", "eval", str(path), "--json"],
+                                cwd=CHECKPOINTS.parent, env=env, check=True, capture_output=True,
+                                text=True)
+    held_out = {k: v for k, v in json.loads(evaluation.stdout).items() if k.startswith("heldout_")}
+    return {"name": name, "title": SHIPPED[name][0], "file": path.name, "preset": name,
+            "command": f"OMP_NUM_THREADS={THREADS} " + " ".join(command),
+            "config": state["config"].to_dict(), "steps": int(state["step"]),
+            "train_seconds": round(seconds, 1), "device": "cpu", "cpu": _cpu_name(),
+            "threads": int(THREADS), "torch": torch.__version__,
+            "size_bytes": path.stat().st_size, "metrics": held_out}
+
+
+def read_index() -> list[dict]:
+    """The shipped models listed in ``checkpoints/index.json`` (empty when there is none)."""
+    if not INDEX.is_file():
+        return []
+    return json.loads(INDEX.read_text())["checkpoints"]
+
+
+def write_index(entries: list[dict]) -> None:
+    # Keep the other top-level keys (e.g. "classifier", written by `train-classifier`).
+    others = json.loads(INDEX.read_text()) if INDEX.is_file() else {}
+    INDEX.write_text(json.dumps({**others, "rebuild": REBUILD, "checkpoints": entries}, indent=2) + "\n")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = (argv if argv is not None else sys.argv[1:]) or list(SHIPPED)
+    unknown = [n for n in names if n not in SHIPPED]
+    if unknown:
+        print(f"error: unknown shipped model {unknown[0]!r}; choose from {', '.join(SHIPPED)}",
+              file=sys.stderr)
+        return 2
+    entries = {e["name"]: e for e in read_index()}
+    for name in names:
+        entries[name] = build(name)
+        write_index([entries[n] for n in SHIPPED if n in entries])   # keep finished work
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Train page logic through Streamlit's AppTest: settings, validation, live changes, rebuilds,
+checkpoints.  The page runs for real (real Runner threads, real checkpoint files in a temp dir).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.caching import clear_session_resource_cache
+from streamlit.testing.v1 import AppTest
+
+from gan_core.presets import PRESETS
+from gan_core.runner import Runner
+from ui import checkpoint_panel
+from ui.config_form import MIRRORS
+from ui.runs import DEFAULT_PRESET
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+LOADED = ("paused", "failed")
+APPTEST_SESSION = "test session id"   # every AppTest runs in this one Streamlit session
+
+
+@pytest.fixture
+def at():
+    """The app on its Train page, with its first run loaded.  Afterwards the session ends the
+    way a closed tab ends it (its session cache is released), which must stop the run."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    ready(app.run())
+    yield app
+    clear_session_resource_cache(APPTEST_SESSION)
+    assert not runner(app).alive, "the session's end stops its run"
+
+
+def runner(app: AppTest) -> Runner:
+    return app.session_state[MIRRORS]
+
+
+def ready(app: AppTest) -> AppTest:
+    """Wait until the session's run has loaded (its thread publishes), then render once more."""
+    assert not app.exception, app.exception
+    runner(app).wait_for(lambda s: s.status in LOADED, timeout=60)
+    return app.run()
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.error]
+
+
+def test_default_preset_renders_its_live_views(at):
+    assert not at.exception
+    assert at.selectbox(key="preset").value == DEFAULT_PRESET
+    stats = {m.label: m.value for m in at.metric}
+    assert stats["Step"] == "0" and stats["Status"] == "paused" and stats["Device"] == "cpu"
+    assert at.slider(key="smoothing").value == 0.8
+    assert at.get("plotly_chart"), "loss, D-output and toy charts are drawn"
+    assert not errors(at)
+
+
+def test_every_preset_loads_and_renders(at):
+    for name in (n for n in PRESETS if n != DEFAULT_PRESET):
+        ready(at.selectbox(key="preset").set_value(name).run())
+        run = runner(at)
+        assert run.config.to_dict() == {**run.config.to_dict(), **PRESETS[name][1]}, name
+        assert run.snapshot.status == "paused", (name, run.snapshot.message)
+        assert not at.exception and not errors(at), name
+        assert PRESETS[name][0] in [c.value for c in at.caption], "the preset's description is shown"
+
+
+def test_invalid_values_show_the_config_message_and_change_nothing(at):
+    before = runner(at).config
+    for widget, bad, good, message in (
+        (at.number_input(key="cfg_lr_g"), 20.0, 1e-3, "lr_g: 20.0 is outside the allowed range [1e-08, 10]"),
+        (at.number_input(key="cfg_pack"), 3, 1, "pack: batch_size 256 must be a multiple of pack 3"),
+        (at.text_input(key="cfg_g_hidden"), "128, many", "128, 128, 128", "g_hidden: '128, many' is not a valid value"),
+    ):
+        widget.set_value(bad).run()
+        assert not at.exception
+        assert errors(at) == [message]
+        assert runner(at).config == before, "nothing is applied while a value is invalid"
+        widget.set_value(good).run()
+        assert not errors(at)
+
+
+def test_live_knob_reaches_the_running_model(at):
+    run = runner(at)
+    at.number_input(key="cfg_lr_d").set_value(5e-4).run()
+    at.selectbox(key="cfg_loss").set_value("mse").run()
+    assert runner(at) is run, "a live change keeps the model"
+    assert run.config.lr_d == 5e-4 and run.config.loss == "mse"
+    published = run.wait_for(lambda s: s.config.lr_d == 5e-4 and s.config.loss == "mse", timeout=30)
+    assert published.step == 0
+    assert not at.warning, "no rebuild is asked for"
+
+
+def test_structural_change_asks_before_discarding_a_trained_run(at):
+    run = runner(at)
+    at.button(key="step").click().run()
+    run.wait_for(lambda s: s.step == 1)
+    at.number_input(key="cfg_latent_dim").set_value(3).run()
+    assert runner(at) is run and run.config.latent_dim == 2, "nothing rebuilt before confirming"
+    assert any("Pending changes need a new model" in w.value and "latent_dim: 2 → 3" in w.value
+               for w in at.warning)
+    at.button(key="apply_rebuild").click().run()
+    new = runner(at)
+    assert new is not run and new.config.latent_dim == 3 and new.snapshot.step == 0
+    assert not run.alive, "the discarded run's thread has stopped"
+    assert not at.warning
+
+
+def test_structural_change_before_training_rebuilds_at_once(at):
+    run = runner(at)
+    at.selectbox(key="cfg_dataset").set_value("moons").run()
+    assert runner(at) is not run and runner(at).config.dataset == "moons"
+    assert not at.warning
+
+
+def test_divergence_is_explained_and_the_last_good_state_stays_usable(at):
+    run = runner(at)
+    at.selectbox(key="cfg_loss").set_value("log").run()
+    at.number_input(key="cfg_lr_d").set_value(10.0).run()
+    at.number_input(key="cfg_lr_g").set_value(10.0).run()
+    at.button(key="step").click().run()
+    at.button(key="step").click().run()
+    assert run.wait_for(lambda s: s.status == "diverged").step == 1, "rolled back to the last good step"
+    at.run()
+    assert any("log(0) = -inf" in e for e in errors(at))
+    assert any("last good state (step 1)" in i.value and "library BCE" in i.value for i in at.info)
+    at.selectbox(key="cfg_loss").set_value("bce").run()
+    at.button(key="step").click().run()
+    assert run.wait_for(lambda s: s.step == 2).status == "paused"
+
+
+def test_discard_puts_the_settings_back(at):
+    at.button(key="step").click().run()
+    runner(at).wait_for(lambda s: s.step == 1)
+    at.number_input(key="cfg_seed").set_value(7).run()
+    at.button(key="discard_changes").click().run()
+    assert at.number_input(key="cfg_seed").value == 0 and not at.warning
+
+
+def test_checkpoint_save_resume_and_bad_uploads(at, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint_panel, "CHECKPOINTS", tmp_path)
+    at.button(key="step").click().run()
+    runner(at).wait_for(lambda s: s.step == 1)
+    at.text_input(key="ckpt_name").set_value("../my run!").run()
+    at.button(key="save_ckpt").click().run()
+    assert [p.name for p in tmp_path.iterdir()] == ["my-run.pt"], "the name is sanitised, the path kept"
+    assert any("Saved checkpoints/my-run.pt at step 1" in s.value for s in at.success)
+
+    at.button(key="save_ckpt").click().run()
+    assert "my-run.pt exists: pick another name or tick 'Replace'." in errors(at)
+
+    at.file_uploader(key="resume_upload").set_value(("notes.txt", b"not a checkpoint", "text/plain")).run()
+    at.button(key="resume_upload_button").click().run()
+    assert "the uploaded file: not a checkpoint (not a PyTorch archive)." in errors(at)
+
+    at.button(key="reset").click().run()
+    assert ready(at) and runner(at).snapshot.step == 0
+    at.selectbox(key="resume_file").set_value("my-run.pt").run()
+    at.button(key="resume_file_button").click().run()
+    assert runner(at).wait_for(lambda s: s.status == "paused").step == 1
+    assert any("Resumed my-run.pt at step 1" in s.value for s in at.success)
+
+
+def test_folder_upload_refuses_non_images(at):
+    at.selectbox(key="cfg_dataset").set_value("folder").run()
+    assert "image_folder: name the folder that holds your images" in errors(at)
+    at.file_uploader(key="image_upload").set_value(("notes.txt", b"hello", "text/plain")).run()
+    assert any("None of the 1 files is an image that can be read (notes.txt)." in e for e in errors(at))

@@ -1,0 +1,53 @@
+"""The latent explorer in Chromium against a real `streamlit run app.py`: pick the shipped DCGAN,
+move a slider with the keyboard and see G(z) change; upload broken files and read the messages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import save_screenshot
+from playwright.sync_api import Page, expect
+
+CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+WAIT = 60_000   # ms: the first render imports torch and loads a model on a busy 2-core CPU
+
+
+def open_explorer(page: Page, model: str = "DCGAN on MNIST digits") -> None:
+    page.get_by_role("link", name="Latent explorer").click()
+    expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=WAIT)
+    page.get_by_test_id("stSelectbox").filter(has_text="Shipped model").click()
+    page.get_by_role("option", name=model).click()
+    expect(page.get_by_text("trained", exact=False).first).to_be_visible(timeout=WAIT)
+
+
+def generated_image(page: Page):
+    return page.get_by_test_id("stImage").filter(has_text="G(z)").locator("img")
+
+
+def test_moving_a_slider_changes_the_generated_digit(page: Page):
+    open_explorer(page)
+    image = generated_image(page)
+    expect(image).to_be_visible(timeout=WAIT)
+    before = image.get_attribute("src")
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Direction 1").get_by_role("slider")
+    thumb.focus()
+    thumb.press("End")                      # to the slider's maximum, as a keyboard user would
+    expect(thumb).to_have_attribute("aria-valuenow", "3", timeout=WAIT)
+    expect(image).not_to_have_attribute("src", before, timeout=WAIT)
+    page.get_by_text("Show the nearest real images").click()
+    expect(page.get_by_text("a held-out real image is typically")).to_be_visible(timeout=WAIT)
+    save_screenshot(page, "latent_page")
+
+
+def test_broken_uploads_are_refused_with_their_message(page: Page, tmp_path: Path):
+    open_explorer(page)
+    page.get_by_role("button", name="Upload a checkpoint").click()
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    truncated = (CHECKPOINTS / "dcgan-small.pt").read_bytes()[:100_000]
+    uploader.set_input_files(files=[{"name": "half.pt", "mimeType": "application/octet-stream",
+                                     "buffer": truncated}])
+    error = page.get_by_test_id("stAlertContentError")
+    expect(error).to_contain_text("Cannot open half.pt: the file is truncated or corrupt", timeout=WAIT)
+    uploader.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                     "buffer": b"these are my notes, not a model\n"}])
+    expect(error).to_contain_text("Cannot open notes.txt: not a checkpoint", timeout=WAIT)
+    expect(generated_image(page)).to_have_count(0, timeout=WAIT)

@@ -1,0 +1,94 @@
+"""The Train page in a real browser against a real `streamlit run app.py`: Play, Pause, Step and
+the live charts, then a 2D toy's heatmap.  Prints the time from pressing Play to the first chart
+update and the steps/s seen with the page open.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from conftest import ROOT, save_screenshot
+
+WAIT = 60_000   # ms: generous, CI boxes are small and shared
+# The last step drawn on the loss chart (Plotly keeps the traces it drew on the chart's div).
+LAST_CHARTED_STEP = """() => {
+    const chart = document.querySelector('.st-key-loss_chart .js-plotly-plot');
+    const trace = chart && chart._fullData && chart._fullData.find(t => t.name === 'D loss');
+    return trace && trace.x.length ? trace.x[trace.x.length - 1] : 0;
+}"""
+TOY_HEATMAP_DRAWN = """() => {
+    const chart = document.querySelector('.st-key-toy_chart .js-plotly-plot');
+    return !!chart && chart._fullData.some(t => t.type === 'heatmap')
+        && !!chart.querySelector('.hm image');
+}"""
+
+
+def stat(page: Page, key: str):
+    return page.locator(f".st-key-stat_{key} [data-testid='stMetricValue']")
+
+
+def step_count(page: Page) -> int:
+    return int(stat(page, "step").inner_text().replace(",", ""))
+
+
+def press(page: Page, key: str) -> None:
+    page.locator(f".st-key-{key}").get_by_role("button").click()
+
+
+def choose_preset(page: Page, name: str) -> None:
+    page.locator(".st-key-preset").get_by_role("combobox").click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def charted_step(page: Page) -> float:
+    return page.evaluate(LAST_CHARTED_STEP)
+
+
+def test_play_pause_step_and_the_toy_heatmap(page: Page):
+    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    choose_preset(page, "seed-001-mlp")
+    expect(page.locator(".st-key-samples img")).to_be_visible(timeout=WAIT)   # an image preset now
+    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    before = charted_step(page)
+
+    started = time.perf_counter()
+    press(page, "play")
+    page.wait_for_function(f"() => ({LAST_CHARTED_STEP})() > {before}", timeout=WAIT)
+    first_update = time.perf_counter() - started
+    expect(stat(page, "status")).to_have_text("running")
+    shown = charted_step(page)
+    page.wait_for_function(f"() => ({LAST_CHARTED_STEP})() > {shown}", timeout=WAIT)   # and again
+    counted, counted_at = step_count(page), time.perf_counter()
+    expect(stat(page, "step")).not_to_have_text(re.compile(rf"^{counted:,}$"), timeout=WAIT)
+    rate_shown = stat(page, "rate").inner_text()
+    rate_seen = (step_count(page) - counted) / (time.perf_counter() - counted_at)
+    print(f"\nPlay -> first chart update: {first_update:.2f} s; seed-001-mlp with the page open: "
+          f"{rate_shown} steps/s shown, about {rate_seen:.1f} steps/s seen by the page")
+
+    press(page, "pause")
+    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    paused_at = step_count(page)
+    # Not synchronisation: a window of three refresh periods in which the counter must not move.
+    page.wait_for_timeout(1500)
+    expect(stat(page, "step")).to_have_text(f"{paused_at:,}")
+    for key, expected in (("step", 1), ("step_d", 2), ("step_g", 3)):
+        press(page, key)
+        expect(stat(page, "step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
+    expect(page.locator(".st-key-samples img")).to_be_visible()
+
+    choose_preset(page, "toy-spiral")   # the run has trained: switching asks first
+    expect(page.locator(".st-key-pending_rebuild")).to_contain_text("Pending changes need a new model")
+    press(page, "apply_rebuild")
+    page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
+    expect(stat(page, "step")).to_have_text("0")
+    press(page, "play")
+    expect(stat(page, "step")).not_to_have_text("0", timeout=WAIT)
+    press(page, "pause")
+    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    page.set_viewport_size({"width": 1400, "height": 2000})   # the app scrolls inside: show it all
+    page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
+    save_screenshot(page, "train_page")

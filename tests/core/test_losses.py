@@ -1,0 +1,90 @@
+"""Loss forms against hand computations on a few fixed probabilities."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gan_core import losses
+
+P = [0.9, 0.2, 0.5]
+P_REAL = [0.8, 0.6]
+P_FAKE = [0.3, 0.1]
+
+
+def t(values: list[float]) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+@pytest.mark.parametrize("form", ["bce", "log"])
+def test_log_forms_agree_with_minus_mean_log(form: str) -> None:
+    assert losses.loss_term(form, t(P), 1.0).item() == pytest.approx(-mean(math.log(p) for p in P))
+    assert losses.loss_term(form, t(P), 0.0).item() == pytest.approx(-mean(math.log(1 - p) for p in P))
+
+
+def test_mse_is_mean_squared_distance_to_the_label() -> None:
+    assert losses.loss_term("mse", t(P), 1.0).item() == pytest.approx(mean((p - 1) ** 2 for p in P))
+    assert losses.loss_term("mse", t(P), 0.0).item() == pytest.approx(mean(p ** 2 for p in P))
+    # by hand: ((0.1)^2 + (0.8)^2 + (0.5)^2) / 3 = 0.9 / 3
+    assert losses.loss_term("mse", t(P), 1.0).item() == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("form", ["bce", "log", "mse"])
+def test_d_terms_are_real_towards_one_and_fake_towards_zero(form: str) -> None:
+    real, fake = losses.d_loss_terms(form, t(P_REAL), t(P_FAKE))
+    if form == "mse":
+        assert real.item() == pytest.approx(mean((p - 1) ** 2 for p in P_REAL))  # (0.04 + 0.16) / 2
+        assert real.item() == pytest.approx(0.1)
+        assert fake.item() == pytest.approx(mean(p ** 2 for p in P_FAKE))        # (0.09 + 0.01) / 2
+        assert fake.item() == pytest.approx(0.05)
+    else:
+        assert real.item() == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2)
+        assert fake.item() == pytest.approx(-(math.log(0.7) + math.log(0.9)) / 2)
+
+
+@pytest.mark.parametrize("form", ["bce", "log"])
+def test_g_losses_non_saturating_and_saturating(form: str) -> None:
+    non_sat = losses.g_loss(form, "non_saturating", t(P_FAKE)).item()
+    sat = losses.g_loss(form, "saturating", t(P_FAKE)).item()
+    assert non_sat == pytest.approx(-(math.log(0.3) + math.log(0.1)) / 2)   # -log D(G(z))
+    assert sat == pytest.approx((math.log(0.7) + math.log(0.9)) / 2)        # log(1 - D(G(z)))
+
+
+def test_mse_g_losses() -> None:
+    assert losses.g_loss("mse", "non_saturating", t(P_FAKE)).item() == pytest.approx((0.49 + 0.81) / 2)
+    assert losses.g_loss("mse", "saturating", t(P_FAKE)).item() == pytest.approx(-(0.09 + 0.01) / 2)
+
+
+def test_saturating_gradient_vanishes_where_non_saturating_is_strong() -> None:
+    """The paper's point: when D rejects fakes (p ~ 0), log(1 - p) has a flat slope."""
+    grads = {}
+    for g_form in ("saturating", "non_saturating"):
+        p = t([0.01]).requires_grad_()
+        losses.g_loss("log", g_form, p).backward()
+        grads[g_form] = p.grad.item()
+    assert grads["saturating"] == pytest.approx(-1 / 0.99)        # d/dp log(1 - p)
+    assert grads["non_saturating"] == pytest.approx(-1 / 0.01)    # d/dp -log p
+    assert abs(grads["non_saturating"]) > 90 * abs(grads["saturating"])
+
+
+def test_log_form_reaches_infinity_where_bce_clamps() -> None:
+    sure_real, sure_fake = torch.tensor([1.0]), torch.tensor([0.0])
+    assert math.isinf(losses.loss_term("log", sure_real, 0.0).item())       # -log(1 - 1)
+    assert math.isinf(losses.loss_term("log", sure_fake, 1.0).item())       # -log(0)
+    assert math.isinf(losses.g_loss("log", "saturating", sure_real).item())
+    assert losses.loss_term("bce", sure_real, 0.0).item() == 100.0         # log clamped at -100
+    assert losses.loss_term("bce", sure_fake, 1.0).item() == 100.0
+    assert losses.loss_term("mse", sure_real, 0.0).item() == 1.0
+
+
+def test_unknown_forms_are_refused() -> None:
+    with pytest.raises(ValueError, match="hinge"):
+        losses.loss_term("hinge", t(P), 1.0)
+    with pytest.raises(ValueError, match="wasserstein"):
+        losses.g_loss("bce", "wasserstein", t(P))

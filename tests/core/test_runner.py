@@ -1,0 +1,177 @@
+"""Runner: a Trainer on a background thread, driven by commands and read through Snapshots.
+
+Every wait polls ``Runner.wait_for``; a command round trip (``history_csv``) proves the thread has
+handled everything sent before it, so "nothing more happened" is checked without sleeping.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_core import Trainer
+from gan_core.checkpoint import read_checkpoint
+from gan_core.config import ConfigError
+from gan_core.presets import preset
+from gan_core.runner import RunSlots, Runner
+
+WAIT = 60.0   # generous: the CI box is a shared 2-core machine
+
+
+def pattern(**changes):
+    return preset("seed-002-pattern", device="cpu", **changes)
+
+
+@pytest.fixture
+def make_runner():
+    """Start runners that are stopped after the test, whatever happens."""
+    runners: list[Runner] = []
+
+    def make(config=None, **kwargs) -> Runner:
+        runner = Runner(config, slots=kwargs.pop("slots", RunSlots(4)), **kwargs)
+        runners.append(runner)
+        runner.wait_for(lambda s: s.status == "paused", WAIT)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.stop()
+
+
+def settle(runner: Runner) -> int:
+    """Wait until the thread has handled every earlier command; return the step it shows."""
+    runner.history_csv(timeout=WAIT)
+    return runner.snapshot.step
+
+
+def test_play_advances_and_pause_stops(make_runner) -> None:
+    runner = make_runner(pattern())
+    assert runner.snapshot.step == 0 and runner.snapshot.config == pattern()
+    runner.play()
+    running = runner.wait_for(lambda s: s.status == "running" and s.step >= 20, WAIT)
+    assert running.playing and running.steps_per_second > 0
+    runner.pause()
+    paused = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    assert not paused.playing and paused.steps_per_second == 0
+    assert settle(runner) == paused.step
+    assert settle(runner) == paused.step          # still: no step ran after the pause
+    csv = runner.history_csv()
+    assert len(csv.strip().splitlines()) == 1 + paused.step
+    assert list(paused.history["step"]) == list(range(1, paused.step + 1))
+
+
+@pytest.mark.parametrize("kind", ["step", "d", "g"])
+def test_single_steps_advance_exactly_one(make_runner, kind: str) -> None:
+    runner = make_runner(pattern())
+    runner.step(kind)
+    shown = runner.wait_for(lambda s: s.step == 1, WAIT)
+    runner.step(kind)
+    shown = runner.wait_for(lambda s: s.step == 2, WAIT)
+    assert settle(runner) == 2 and shown.status == "paused"
+    assert list(shown.history["kind"]) == [kind, kind]
+    with pytest.raises(ValueError, match="kind"):
+        runner.step("both")
+
+
+def test_set_applies_live_and_refuses_structural_changes(make_runner) -> None:
+    trainer = Trainer(pattern())
+    runner = make_runner(trainer=trainer)
+    runner.set(lr_g=1e-4, loss="mse")
+    settle(runner)
+    assert trainer.opt_g.param_groups[0]["lr"] == 1e-4
+    assert runner.snapshot.config.lr_g == 1e-4 and runner.snapshot.config.loss == "mse"
+    with pytest.raises(ConfigError) as caught:
+        runner.set(latent_dim=3)
+    assert caught.value.field == "latent_dim"
+    with pytest.raises(ConfigError) as caught:
+        runner.set(lr_d=-1.0)
+    assert caught.value.field == "lr_d"
+    settle(runner)
+    assert trainer.config.latent_dim == 1 and trainer.config.lr_d == 1e-3
+
+
+def test_speed_sets_steps_per_refresh(make_runner) -> None:
+    runner = make_runner(pattern())
+    runner.set_speed(7)
+    runner.play()
+    shown = runner.wait_for(lambda s: s.step >= 14, WAIT)
+    assert shown.step % 7 == 0                   # snapshots come after whole chunks of 7 steps
+    runner.pause()
+
+
+def test_divergence_pauses_with_a_message_and_the_run_can_go_on(make_runner) -> None:
+    trainer = Trainer(pattern(loss="log", metrics_every=5))
+    for _ in range(5):
+        trainer.step()                           # flushed: step 5 is the last good state
+    with torch.no_grad():
+        trainer.D.body[-2].bias.fill_(1e4)       # D(G(z)) = 1 exactly: -log(1 - 1) = inf
+    runner = make_runner(trainer=trainer)
+    runner.play()
+    diverged = runner.wait_for(lambda s: s.status == "diverged", WAIT)
+    assert "diverged at step 6" in diverged.message and "\n" not in diverged.message
+    assert diverged.step == 5 and not diverged.playing
+    runner.set(loss="bce")
+    runner.play()
+    runner.wait_for(lambda s: s.status == "running" and s.step > 10, WAIT)
+    runner.pause()
+
+
+def test_save_and_checkpoint_bytes(make_runner, tmp_path: Path) -> None:
+    runner = make_runner(pattern())
+    for i in range(3):
+        runner.step()
+    runner.wait_for(lambda s: s.step == 3, WAIT)
+    path = runner.save(tmp_path / "run.pt")
+    assert path == tmp_path / "run.pt"
+    resumed = Trainer.load(path)
+    assert resumed.step_count == 3 and resumed.history.step == [1, 2, 3]
+    assert read_checkpoint(runner.checkpoint_bytes())["step"] == 3
+    assert runner.history_csv().splitlines()[0].startswith("step,kind,loss_d")
+
+
+def test_stop_ends_the_thread(make_runner, tmp_path: Path) -> None:
+    runner = make_runner(pattern())
+    runner.play()
+    runner.wait_for(lambda s: s.step > 0, WAIT)
+    runner.stop()
+    assert not runner.alive
+    assert runner.snapshot.status == "stopped"
+    with pytest.raises(RuntimeError, match="stopped"):
+        runner.save(tmp_path / "late.pt", timeout=5)   # answered at once, not after a timeout
+    assert not (tmp_path / "late.pt").exists()
+
+
+def test_run_slots_queue_a_second_run_until_the_first_pauses(make_runner) -> None:
+    slots = RunSlots(1)
+    first = make_runner(pattern(), slots=slots)
+    second = make_runner(pattern(seed=1), slots=slots)
+    first.play()
+    first.wait_for(lambda s: s.status == "running", WAIT)
+    second.play()
+    queued = second.wait_for(lambda s: s.status == "queued", WAIT)
+    assert queued.playing and "limit 1" in queued.message
+    assert settle(second) == 0                   # queued: it has not trained
+    first.pause()
+    first.wait_for(lambda s: s.status == "paused", WAIT)
+    second.wait_for(lambda s: s.status == "running" and s.step > 0, WAIT)
+    assert slots.busy == 1
+    second.pause()
+    second.wait_for(lambda s: s.status == "paused", WAIT)
+    assert slots.busy == 0
+
+
+def test_a_bad_config_fails_before_the_thread_starts() -> None:
+    with pytest.raises(ValueError):
+        Runner()
+
+
+def test_a_run_whose_data_cannot_load_reports_failed(tmp_path: Path) -> None:
+    config = preset("dcgan-small", dataset="folder", image_folder=str(tmp_path / "missing"), device="cpu")
+    runner = Runner(config, slots=RunSlots(1))
+    try:
+        failed = runner.wait_for(lambda s: s.status == "failed", WAIT)
+        assert "missing" in failed.message and "\n" not in failed.message
+    finally:
+        runner.stop()
+    assert not runner.alive and runner.snapshot.status == "failed"

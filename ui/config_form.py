@@ -1,0 +1,290 @@
+"""The settings sidebar: a preset picker, then one widget per TrainConfig knob.
+
+The form is table-driven: ``KNOBS`` holds one row per field (widget kind, label, section), and the
+help text comes from ``gan_core.config.FIELD_HELP`` and ``CHOICES``.  Adding a knob is one row.
+
+The widgets' values live in ``st.session_state["cfg_<field>"]`` and are compared with the running
+config on every rerun:
+- invalid values are refused with the config's own message, shown under the offending knob;
+- changes to live knobs (``LIVE``) go to the running model at once (``Runner.set``);
+- structural changes rebuild the model: at once while the run has not trained yet, otherwise
+  only after the user confirms ("Apply & rebuild"), because rebuilding discards the run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+import torch
+
+from gan_core.config import CHOICES, FIELD_HELP, IMAGE_DATASETS, ConfigError, TrainConfig, parse_value
+from gan_core.errors import GanCoreError
+from gan_core.presets import PRESETS, describe, preset
+from gan_core.runner import Runner
+from gan_core.trainer import LIVE_FIELDS, resolve_device
+from ui.notices import notify, show_notices
+from ui.runs import DEFAULT_PRESET, session_runner, start_run
+from ui.session import current_runner
+from ui.uploads import store_images
+
+# The trainer refuses to move a live run to another device, so the form treats device as structural.
+LIVE = LIVE_FIELDS - {"device"}
+MIRRORS = "form_mirrors_runner"   # the Runner whose config the widgets were last filled from
+BASE = "form_base_config"          # the config the widgets were filled from: fields without a
+                                   # widget (steps, metrics_every, ...) come from it
+PRESET_NAME = "preset_name"       # survives page switches (widget keys do not)
+UPLOAD_DIR = "upload_dir"
+
+# Friendlier names for some choices; the others show as they are.
+OPTION_LABELS: dict[str, dict[str, str]] = {
+    "loss": {"bce": "library BCE", "log": "paper's hand-written log loss", "mse": "MSE (least squares)"},
+    "g_loss": {"non_saturating": "non-saturating", "saturating": "saturating (minimax)"},
+    "d_update": {"mean": "mean of real + fake", "sum": "sum of real + fake", "split": "split (real, then fake)"},
+    "order": {"d_first": "D first", "g_first": "G first"},
+    "noise": {"uniform_pm1": "uniform [-1, 1)", "uniform01": "uniform [0, 1)", "normal": "normal N(0, 1)",
+              "constant": "constant"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD"},
+}
+CHOICE_SET = {"g_activation": "activation", "d_activation": "activation"}   # field -> CHOICES key
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One settings widget: which field, what kind of widget, and when it matters."""
+
+    field: str
+    kind: str                       # choice | int | float | widths | bool | text
+    label: str
+    section: str
+    needs: tuple[str, tuple[str, ...]] | None = None   # (field, values) under which it is used
+    step: float = 0.01              # +/- step of float inputs
+    extra: Callable[[], None] | None = None            # drawn under the widget when enabled
+
+    @property
+    def key(self) -> str:
+        return f"cfg_{self.field}"
+
+    def help(self) -> str:
+        lines = [FIELD_HELP[self.field]]
+        if self.kind == "choice" and self.field != "device":
+            choices = CHOICES[CHOICE_SET.get(self.field, self.field)]
+            lines += [f"- **{_option_label(self.field, v)}**: {text}" for v, text in choices.items()]
+        if self.needs:
+            lines.append(f"Used when {self.needs[0]} is {' or '.join(self.needs[1])}.")
+        lines.append("Applies to the running model at once." if self.field in LIVE
+                     else "Changing it rebuilds the model (a new run).")
+        return "\n\n".join(lines)
+
+    def to_widget(self, value: Any) -> Any:
+        if self.kind == "widths":
+            return ", ".join(map(str, value))
+        return float(value) if self.kind == "float" else value
+
+    def from_widget(self, config: TrainConfig, value: Any) -> Any:
+        return parse_value(config, self.field, value) if self.kind == "widths" else value
+
+
+def _image_upload() -> None:
+    st.file_uploader("…or upload images", accept_multiple_files=True, key="image_upload",
+                     on_change=_images_uploaded,
+                     help="PNG, JPEG, ... files: they become the real data (stored in a temporary "
+                          "folder on the server). Files that are not images are skipped.")
+
+
+MLP, DCGAN = ("arch", ("mlp",)), ("arch", ("dcgan",))
+KNOBS: tuple[Knob, ...] = (
+    Knob("dataset", "choice", "Dataset", "Data"),
+    Knob("image_folder", "text", "Image folder", "Data", ("dataset", ("folder",)), extra=_image_upload),
+    Knob("image_size", "int", "Image size (pixels)", "Data", ("dataset", IMAGE_DATASETS)),
+    Knob("channels", "int", "Channels", "Data", ("dataset", IMAGE_DATASETS)),
+    Knob("arch", "choice", "Architecture", "Model"),
+    Knob("latent_dim", "int", "Latent dim (size of z)", "Model"),
+    Knob("g_hidden", "widths", "G hidden widths", "Model", ("arch", ("mlp", "pattern"))),
+    Knob("d_hidden", "widths", "D hidden widths", "Model", ("arch", ("mlp", "pattern"))),
+    Knob("ngf", "int", "G width (ngf)", "Model", DCGAN),
+    Knob("ndf", "int", "D width (ndf)", "Model", DCGAN),
+    Knob("init", "choice", "Weight init", "Model"),
+    Knob("g_activation", "choice", "G activation", "Model details", MLP),
+    Knob("d_activation", "choice", "D activation", "Model details", MLP),
+    Knob("leaky_slope", "float", "LeakyReLU slope", "Model details"),
+    Knob("dropout", "float", "D dropout", "Model details", MLP, step=0.05),
+    Knob("g_batchnorm", "bool", "BatchNorm in G", "Model details", MLP),
+    Knob("bn_eps", "float", "BatchNorm eps", "Model details", MLP, step=1e-5),
+    Knob("d_first_bn", "bool", "BatchNorm on D's first layer", "Model details", DCGAN),
+    Knob("pack", "int", "Pack (PacGAN)", "Model details", MLP),
+    Knob("loss", "choice", "Loss form", "Loss and noise"),
+    Knob("g_loss", "choice", "G loss", "Loss and noise"),
+    Knob("d_update", "choice", "D update", "Loss and noise"),
+    Knob("noise", "choice", "Noise z", "Loss and noise"),
+    Knob("noise_constant", "float", "Constant noise value", "Loss and noise", ("noise", ("constant",)), step=0.1),
+    Knob("optimizer", "choice", "Optimiser", "Optimiser"),
+    Knob("lr_g", "float", "Learning rate G", "Optimiser", step=1e-4),
+    Knob("lr_d", "float", "Learning rate D", "Optimiser", step=1e-4),
+    Knob("beta1", "float", "Adam beta1", "Optimiser", ("optimizer", ("adam",)), step=0.05),
+    Knob("beta2", "float", "Adam beta2", "Optimiser", ("optimizer", ("adam",)), step=0.001),
+    Knob("momentum", "float", "SGD momentum", "Optimiser", ("optimizer", ("sgd",)), step=0.1),
+    Knob("batch_size", "int", "Batch size", "Schedule"),
+    Knob("d_steps", "int", "k: D steps per G step", "Schedule"),
+    Knob("order", "choice", "Update order", "Schedule"),
+    Knob("eval_every", "int", "Held-out evaluation every (steps)", "Schedule"),
+    Knob("seed", "int", "Seed", "Schedule"),
+    Knob("device", "choice", "Device", "Schedule"),
+)
+SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noise": True,
+            "Optimiser": True, "Schedule": True}   # section -> open at first
+
+
+# ---------------------------------------------------------------------------------- the sidebar
+def settings_sidebar() -> Runner:
+    """Draw the settings and act on changes; return the session's (possibly new) Runner."""
+    runner = session_runner()
+    with st.sidebar:
+        _preset_picker()
+        if st.session_state.get(MIRRORS) is not runner or any(k.key not in st.session_state for k in KNOBS):
+            _fill_form(runner.config)
+            st.session_state[MIRRORS] = runner
+        runner, error = _apply_form(runner)
+        show_notices("settings")
+        if error is not None and error.field not in {k.field for k in KNOBS}:
+            st.error(str(error))
+        for section, expanded in SECTIONS.items():
+            live = all(k.field in LIVE for k in KNOBS if k.section == section)
+            with st.expander(f"{section} · live" if live else section, expanded=expanded):
+                for knob in (k for k in KNOBS if k.section == section):
+                    _widget(knob)
+                    if error is not None and error.field == knob.field:
+                        st.error(str(error))
+    return runner
+
+
+def _preset_picker() -> None:
+    if "preset" not in st.session_state:
+        st.session_state["preset"] = st.session_state.get(PRESET_NAME, DEFAULT_PRESET)
+    st.selectbox("Preset", list(PRESETS), key="preset", on_change=_preset_chosen,
+                 help="A preset sets every knob below to a known recipe: one per seed post, the "
+                      "2D toys (GAN Lab style) and a DCGAN sized for a CPU.")
+    st.caption(describe(st.session_state["preset"]))
+
+
+def _preset_chosen() -> None:
+    name = st.session_state["preset"]
+    st.session_state[PRESET_NAME] = name
+    _fill_form(preset(name, device=st.session_state.get("cfg_device", "auto")))
+
+
+def _fill_form(config: TrainConfig) -> None:
+    st.session_state[BASE] = config
+    for knob in KNOBS:
+        st.session_state[knob.key] = knob.to_widget(getattr(config, knob.field))
+
+
+def form_config() -> TrainConfig:
+    """The config the widgets describe.  Raises ConfigError naming the first bad field."""
+    base = st.session_state[BASE]
+    return base.replace(**{k.field: k.from_widget(base, st.session_state[k.key]) for k in KNOBS})
+
+
+def _apply_form(runner: Runner) -> tuple[Runner, ConfigError | None]:
+    try:
+        config = form_config()
+    except ConfigError as exc:
+        return runner, exc
+    old = runner.config.to_dict()
+    changes = {name: value for name, value in config.to_dict().items() if value != old[name]}
+    if set(changes) - LIVE:
+        if runner.snapshot.step == 0 or not runner.alive:   # nothing trained yet: nothing to lose
+            runner = start_run(config)
+            st.session_state[MIRRORS] = runner
+        else:
+            _confirm_rebuild(runner, changes)
+    elif changes:
+        try:
+            runner.set(**changes)
+        except ConfigError as exc:
+            return runner, exc
+    return runner, None
+
+
+def _confirm_rebuild(runner: Runner, changes: dict[str, Any]) -> None:
+    old = runner.config.to_dict()
+    listing = "; ".join(f"{name}: {old[name]} → {value}" for name, value in changes.items())
+    with st.container(key="pending_rebuild"):
+        st.warning(f"**Pending changes need a new model** ({listing}). Rebuilding discards the "
+                   f"current run at step {runner.snapshot.step:,}: save a checkpoint first to keep it.")
+        apply, discard = st.columns(2)
+        apply.button("Apply & rebuild", key="apply_rebuild", type="primary", on_click=_rebuild,
+                     help="Start a new run with these settings (fresh weights).")
+        discard.button("Discard changes", key="discard_changes", on_click=_discard,
+                       help="Put the settings back to the running model's.")
+
+
+def _rebuild() -> None:
+    try:
+        start_run(form_config())
+    except GanCoreError as exc:
+        notify("error", str(exc), "settings")
+
+
+def _discard() -> None:
+    _fill_form(current_runner().config)
+
+
+# ---------------------------------------------------------------------------------- widgets
+def _widget(knob: Knob) -> None:
+    needs = knob.needs
+    disabled = needs is not None and st.session_state[f"cfg_{needs[0]}"] not in needs[1]
+    common = dict(key=knob.key, help=knob.help(), disabled=disabled)
+    if knob.kind == "choice":
+        options = _options(knob.field, st.session_state[knob.key])
+        st.selectbox(knob.label, options, format_func=lambda v: _option_label(knob.field, v), **common)
+    elif knob.kind == "int":
+        st.number_input(knob.label, step=1, **common)
+    elif knob.kind == "float":
+        st.number_input(knob.label, step=knob.step, format="%g", **common)
+    elif knob.kind == "bool":
+        st.checkbox(knob.label, **common)
+    else:
+        st.text_input(knob.label, **common)
+    if knob.extra is not None and not disabled:
+        knob.extra()
+
+
+def _options(field: str, current: Any) -> list[str]:
+    if field != "device":
+        return list(CHOICES[CHOICE_SET.get(field, field)])
+    options = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        options += ["cuda"] + ([f"cuda:{i}" for i in range(count)] if count > 1 else [])
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        options.append("mps")
+    return options if current in options else [*options, current]
+
+
+def _option_label(field: str, value: str) -> str:
+    if field == "device" and value == "auto":
+        device = resolve_device("auto")
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+        return f"auto ({name})"
+    return OPTION_LABELS.get(field, {}).get(value, value)
+
+
+def _images_uploaded() -> None:
+    files = st.session_state.get("image_upload") or []
+    if not files:
+        return
+    try:
+        folder, skipped = store_images([(f.name, f.getvalue()) for f in files],
+                                       st.session_state["cfg_image_size"], st.session_state["cfg_channels"],
+                                       st.session_state.get(UPLOAD_DIR))
+    except GanCoreError as exc:
+        notify("error", str(exc), "settings")
+        return
+    if skipped:
+        notify("warning", f"Skipped {len(skipped)} file(s) that are not images: {', '.join(skipped[:5])}.",
+               "settings")
+    notify("success", f"Using {len(files) - len(skipped)} uploaded image(s) as the real data.", "settings")
+    st.session_state[UPLOAD_DIR] = st.session_state["cfg_image_folder"] = str(folder)
+    st.session_state["cfg_dataset"] = "folder"

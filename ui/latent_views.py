@@ -1,0 +1,430 @@
+"""The latent explorer's views: pick a generator, then move through its latent space.
+
+The page (pages/latent.py) only calls ``pick_model`` and ``explore``.  Each tab is an
+``st.fragment``, so moving a slider reruns that tab alone: the path from a slider value to a new
+picture is z -> G -> PNG and nothing else (see bench/latency_latent.py).  Loaded generators and
+their derived data (directions, real data, the folded toy grid) are ``st.cache_resource`` entries
+keyed by a model key: file path + mtime for shipped checkpoints, a content hash for uploads.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+from gan_core.config import CHOICES
+from gan_core.data import load_dataset
+from gan_core.errors import CheckpointError, GanCoreError
+from gan_core.latent import (INTERPOLATIONS, LatentModel, frame_picture, frame_png, gif_bytes,
+                             interpolate, latent_grid, nearest_neighbours, png,
+                             principal_directions, random_walk, strip_png, typical_real_distance)
+from gan_core.ship import CHECKPOINTS, read_index
+from ui.session import current_runner
+
+MAX_UPLOAD_MB = 50
+DIRECT_DIMS = 6          # sliders over z[0] .. z[5]
+DIRECTIONS = 4           # principal-direction sliders
+NEIGHBOURS = 8
+IMAGE_WIDTH = 280        # pixels: digits are enlarged 10x server-side (crisp, no browser blur)
+DEFAULT_SEED = 7
+SOURCES = {"shipped": "Shipped model", "run": "This session's training run",
+           "upload": "Upload a checkpoint"}
+DIRECTIONS_HELP = ("Directions in z along which G's output varies most: a PCA of 2,000 generated "
+                   "samples, each component mapped back to z by linear regression. Dragging one "
+                   "typically changes the digit, its stroke width or its slant.")
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A generator to explore, with the key its caches and widgets are namespaced by."""
+
+    key: str
+    model: LatentModel
+    label: str
+
+    @property
+    def ns(self) -> str:
+        return "lat-" + hashlib.sha1(self.key.encode()).hexdigest()[:10]
+
+
+# ------------------------------------------------------------------------------ loading models
+@st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint ...")
+def _load_file(path: str, mtime: float) -> LatentModel:
+    return LatentModel.load(path)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint ...")
+def _load_bytes(digest: str, _data: bytes) -> LatentModel:
+    return LatentModel.load(_data)
+
+
+def model_from_upload(data: bytes) -> tuple[str, LatentModel]:
+    """(content hash, model) for an uploaded file; CheckpointError with one sentence when the file
+    is too big, truncated, corrupt, foreign or not a checkpoint at all."""
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        raise CheckpointError(f"the uploaded file is {len(data) / 2**20:.0f} MB; the limit is "
+                              f"{MAX_UPLOAD_MB} MB.")
+    digest = hashlib.sha256(data).hexdigest()
+    return digest, _load_bytes(digest, data)
+
+
+def upload_error(file_name: str, error: CheckpointError) -> str:
+    """The message shown for a refused upload: the file's name, then the engine's reason."""
+    return f"Cannot open {file_name}: {str(error).removeprefix('the uploaded file: ')}"
+
+
+def pick_model() -> Picked | None:
+    """The model chooser; None (after saying why) when there is nothing to explore yet."""
+    source = st.segmented_control(
+        "Model", list(SOURCES), format_func=SOURCES.get, default="shipped", key="lat-source",
+        help="Explore a model shipped with the app, the one training on the Train page, or a "
+             "checkpoint file saved earlier.") or "shipped"
+    return {"shipped": _pick_shipped, "run": _pick_run, "upload": _pick_upload}[source]()
+
+
+def _pick_shipped() -> Picked | None:
+    entries = {e["name"]: e for e in read_index()}
+    if not entries:
+        st.warning("No shipped checkpoints found: build them with `python -m gan_core.ship`.")
+        return None
+    name = st.selectbox("Shipped model", list(entries), format_func=lambda n: entries[n]["title"],
+                        key="lat-shipped", help="Pretrained on this machine's CPU; "
+                        "checkpoints/index.json says how each one was made.")
+    path = CHECKPOINTS / entries[name]["file"]
+    try:
+        mtime = path.stat().st_mtime
+        model = _load_file(str(path), mtime)
+    except (OSError, CheckpointError) as exc:
+        st.error(f"The shipped model {name} cannot be loaded: {exc}")
+        return None
+    return Picked(f"{path}:{mtime}", model, entries[name]["title"])
+
+
+def _pick_run() -> Picked | None:
+    runner = current_runner()
+    if runner is None or runner.snapshot.status in ("failed", "stopped"):
+        st.info("No model is training in this session: start one on the Train page, then come "
+                "back here to explore its generator.")
+        return None
+    held = st.session_state.get("lat-run")
+    fresh = st.button("Take the latest weights", key="lat-run-refresh",
+                      help="Copy G's weights from the training run as they are now; training "
+                           "goes on undisturbed.")
+    if fresh or held is None or held[0] != id(runner):
+        try:
+            with st.spinner("Copying the weights from the training run ..."):
+                model = LatentModel.load(runner.checkpoint_bytes())
+        except (CheckpointError, TimeoutError, RuntimeError) as exc:
+            st.error(f"Could not take the weights from the training run: {exc}")
+            return None
+        held = (id(runner), model)
+        st.session_state["lat-run"] = held
+    model = held[1]
+    return Picked(f"run:{held[0]}:{model.step}", model, f"this session's run at step {model.step:,}")
+
+
+def _pick_upload() -> Picked | None:
+    file = st.file_uploader("Checkpoint file", key="lat-upload", max_upload_size=MAX_UPLOAD_MB,
+                            help=f"A .pt file saved by the Train page or `python -m gan_core "
+                                 f"train`, at most {MAX_UPLOAD_MB} MB. It is read as plain "
+                                 f"tensors and data: no code inside it ever runs.")
+    if file is None:
+        st.info("Upload a checkpoint to explore its generator.")
+        return None
+    try:
+        digest, model = model_from_upload(file.getvalue())
+    except CheckpointError as exc:
+        st.error(upload_error(file.name, exc))
+        return None
+    return Picked(digest, model, file.name)
+
+
+# ------------------------------------------------------------------------------ the explorer
+def explore(picked: Picked) -> None:
+    """Summary line, then the tabs that fit the model's kind of data."""
+    model, c = picked.model, picked.model.config
+    st.caption(f"**{picked.label}** · {c.arch.upper()} · trained {model.step:,} steps on "
+               f"{c.dataset} · z: {c.latent_dim} entries, {CHOICES['noise'][c.noise]}")
+    if model.kind == "pattern":
+        _explore(picked)
+        return
+    explore_tab, interpolate_tab, walk_tab = st.tabs(["Explore z", "Interpolate", "Random walk"])
+    with explore_tab:
+        _explore(picked)
+    with interpolate_tab:
+        _interpolate(picked)
+    with walk_tab:
+        _walk(picked)
+
+
+@st.fragment
+def _explore(picked: Picked) -> None:
+    controls, view = st.columns([1, 1], gap="large")
+    with controls:
+        z = _z_controls(picked)
+    with view:
+        {"image": _show_image, "points": _show_point, "pattern": _show_pattern}[picked.model.kind](picked, z)
+
+
+def _z_controls(picked: Picked) -> torch.Tensor:
+    """Seed, randomise, direction and per-entry sliders; returns the z they define."""
+    model, ns = picked.model, picked.ns
+    if f"{ns}:seed" not in st.session_state:
+        _reset_z(picked, DEFAULT_SEED)
+    if model.config.noise == "constant":
+        st.caption("This G was trained on one constant input z = "
+                   f"{model.config.noise_constant:g} (seed 002): the slider shows what it makes of "
+                   "inputs it never saw.")
+    else:
+        seed_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+        seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=f"{ns}:seed",
+                              on_change=lambda: _reset_z(picked, st.session_state[f"{ns}:seed"]),
+                              help="The seed of z: the same seed always gives the same z.")
+        button_col.button("Randomise", key=f"{ns}:random", use_container_width=True,
+                          on_click=lambda: _reset_z(picked, random.randrange(2**31)),
+                          help="Draw a new z from G's training noise (the seed box shows its seed).")
+    z = st.session_state[f"{ns}:base"].clone()
+    directions = _directions(picked)
+    if directions is not None:
+        st.markdown("**Principal directions**", help=DIRECTIONS_HELP)
+        spread = 3 * model.z_spread()
+        for j, share in enumerate(directions.explained.tolist()):
+            amount = st.slider(f"Direction {j + 1} ({share:.0%} of output variance)", -spread, spread,
+                               step=spread / 30, key=f"{ns}:dir{j}", format="%.2f",
+                               help=f"Move z along direction {j + 1}, in units of z's spread.")
+            z += amount * directions.vectors[j]
+    dims = min(model.dim, DIRECT_DIMS)
+    low, high = model.z_range()
+    st.markdown(f"**z entries** (first {dims} of {model.dim})")
+    for i in range(dims):
+        z[i] += st.slider(f"z[{i}]", low, high, step=0.01, key=f"{ns}:z{i}", format="%.2f",
+                          help=f"Set entry {i} of z directly.") - st.session_state[f"{ns}:base"][i]
+    return z
+
+
+def _reset_z(picked: Picked, seed: int) -> None:
+    """Set the base z to the seed's z (entries rounded to the sliders' 0.01 step) and centre the
+    direction sliders.  Runs as a widget callback, before the widgets are drawn."""
+    model, ns = picked.model, picked.ns
+    base = model.z_from_seed(int(seed))[0]
+    low, high = model.z_range()
+    base[:DIRECT_DIMS] = base[:DIRECT_DIMS].clamp(low, high).mul(100).round().div(100)
+    st.session_state[f"{ns}:seed"] = int(seed)
+    st.session_state[f"{ns}:base"] = base
+    for i in range(min(model.dim, DIRECT_DIMS)):
+        st.session_state[f"{ns}:z{i}"] = float(base[i])
+    for j in range(DIRECTIONS):
+        st.session_state[f"{ns}:dir{j}"] = 0.0
+
+
+def _directions(picked: Picked):
+    """Principal directions for image models with more than a handful of z entries."""
+    if picked.model.kind != "image" or picked.model.dim <= DIRECT_DIMS:
+        return None
+    return _cached_directions(picked.key, picked.model)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Finding the principal directions ...")
+def _cached_directions(key: str, _model: LatentModel):
+    return principal_directions(_model, DIRECTIONS)
+
+
+# ------------------------------------------------------------------------------ one sample
+def _show_image(picked: Picked, z: torch.Tensor) -> None:
+    st.image(frame_png(picked.model, z, scale=10), output_format="PNG", width=IMAGE_WIDTH,
+             caption=f"G(z), |z| = {z.norm():.2f}")
+    if st.toggle("Show the nearest real images", key=f"{picked.ns}:nn",
+                 help="The training images closest to this sample (L2 distance over pixels): a "
+                      "near-copy means G memorised rather than generated."):
+        _neighbours(picked, picked.model.generate(z))
+
+
+def _neighbours(picked: Picked, sample: torch.Tensor) -> None:
+    try:
+        train, labels, typical, note = _real_data(picked.key, picked.model)
+    except GanCoreError as exc:
+        st.warning(f"The training data cannot be loaded, so there is nothing to compare with: {exc}")
+        return
+    if note:
+        st.caption(note)
+    index, distance = (t[0] for t in nearest_neighbours(sample, train, NEIGHBOURS))
+    captions = [f"{d:.1f}" + (f" · a {int(labels[i])}" if labels is not None else "")
+                for i, d in zip(index.tolist(), distance.tolist())]
+    st.image([png(frame_picture(train[i][None], "image", 3)) for i in index.tolist()],
+             caption=captions, output_format="PNG", width=84)
+    ratio = float(distance[0]) / typical
+    verdict = ("much closer than real digits are to each other: this looks like a copy of a "
+               "training image" if ratio < 0.5 else "as far as a new real image would be: this "
+               "sample is not a copy" if ratio > 0.8 else "fairly close: a variation of a "
+               "training image")
+    st.caption(f"Nearest distance {float(distance[0]):.1f}; a held-out real image is typically "
+               f"{typical:.1f} from its nearest training image, so this sample is {verdict}.")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the training data ...")
+def _real_data(key: str, _model: LatentModel):
+    """Training samples (CPU), labels, the typical real-to-real nearest distance, data note."""
+    data = load_dataset(_model.config, "cpu")
+    return data.train, data.train_labels, typical_real_distance(data.train, data.held_out), data.note
+
+
+def _show_point(picked: Picked, z: torch.Tensor) -> None:
+    st.plotly_chart(_fold_figure(picked, marker=z[None]), key=f"{picked.ns}:fold-explore")
+
+
+def _show_pattern(picked: Picked, z: torch.Tensor) -> None:
+    model = picked.model
+    values = model.generate(z)[0]
+    real = _real_pattern(picked.key, model)
+    figure = go.Figure([go.Bar(x=list(range(6)), y=values.tolist(), name="G(z)", marker_color="#1f3c8c"),
+                        go.Scatter(x=list(range(6)), y=real.tolist(), mode="markers", name="real mean",
+                                   marker=dict(symbol="line-ew-open", size=40, color="#d62728"))])
+    figure.update_layout(height=320, margin=dict(t=30, b=10), yaxis=dict(range=[-0.2, 1.3]),
+                         xaxis=dict(title="output position", dtick=1), title="G's 6 output values")
+    st.plotly_chart(figure, key=f"{picked.ns}:bars")
+    low, high = model.z_range()
+    sweep = model.generate(torch.linspace(low, high, 11)[:, None].expand(11, model.dim))
+    st.image(strip_png(sweep, "pattern"), output_format="PNG",
+             caption=f"G's output as z goes from {low:g} (top) to {high:g} (bottom): one row per z")
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _real_pattern(key: str, _model: LatentModel) -> torch.Tensor:
+    return load_dataset(_model.config, "cpu").train.mean(0)
+
+
+# ------------------------------------------------------------------------------ 2D toys
+def _fold_figure(picked: Picked, path: torch.Tensor | None = None,
+                 marker: torch.Tensor | None = None) -> go.Figure:
+    """Noise plane (left) and its image under G (right): grid lines, real data, a path, a point."""
+    grid, folded, real = _fold(picked.key, picked.model)
+    figure = make_subplots(1, 2, subplot_titles=("noise space: z", "data space: G(z)"),
+                           horizontal_spacing=0.08)
+    figure.add_scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real data", row=1, col=2,
+                       marker=dict(size=3, color="rgba(120,120,120,0.35)"))
+    half = len(grid) // 2
+    for lines, colour, name in ((slice(0, half), "#1f77b4", "z1 = const"),
+                                (slice(half, None), "#ff7f0e", "z2 = const")):
+        for col, source in ((1, grid), (2, folded)):
+            x, y = _with_breaks(source[lines])
+            figure.add_scatter(x=x, y=y, mode="lines", line=dict(width=1, color=colour), name=name,
+                               legendgroup=name, showlegend=col == 1, row=1, col=col)
+    model = picked.model
+    if path is not None:
+        for col, points in ((1, path), (2, model.generate(path))):
+            figure.add_scatter(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="lines+markers",
+                               line=dict(color="#2ca02c", width=2), marker=dict(size=5), name="path",
+                               legendgroup="path", showlegend=col == 1, row=1, col=col)
+    if marker is not None:
+        for col, points in ((1, marker), (2, model.generate(marker))):
+            figure.add_scatter(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers",
+                               marker=dict(size=14, color="#d62728", symbol="star"), name="z / G(z)",
+                               legendgroup="marker", showlegend=col == 1, row=1, col=col)
+    figure.update_layout(height=460, margin=dict(t=40, b=10, l=10, r=10),
+                         legend=dict(orientation="h", y=-0.05))
+    figure.update_yaxes(scaleanchor="x", row=1, col=1)
+    figure.update_yaxes(scaleanchor="x2", row=1, col=2)
+    return figure
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _fold(key: str, _model: LatentModel) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """The z grid, its image under G (same shape) and 2,000 real points, computed once."""
+    grid = latent_grid(*_model.z_range())
+    folded = _model.generate(grid.reshape(-1, 2)).reshape(grid.shape)
+    return grid, folded, load_dataset(_model.config, "cpu").train[:2000].numpy()
+
+
+def _with_breaks(lines: torch.Tensor) -> tuple[list, list]:
+    """Many polylines as one trace: x and y lists with None between lines (one trace draws fast)."""
+    x: list = []
+    y: list = []
+    for line in lines.tolist():
+        x += [p[0] for p in line] + [None]
+        y += [p[1] for p in line] + [None]
+    return x, y
+
+
+# ------------------------------------------------------------------------------ paths
+@st.fragment
+def _interpolate(picked: Picked) -> None:
+    model, ns = picked.model, picked.ns
+    a_col, b_col, mode_col, n_col = st.columns(4)
+    seed_a = a_col.number_input("Seed A", 0, 2**31 - 1, 1, key=f"{ns}:seed-a",
+                                help="The seed of the start point z_A.")
+    seed_b = b_col.number_input("Seed B", 0, 2**31 - 1, 2, key=f"{ns}:seed-b",
+                                help="The seed of the end point z_B.")
+    mode = mode_col.radio("Path", list(INTERPOLATIONS), index=1, key=f"{ns}:mode", horizontal=True,
+                          help="Linear: the straight line, whose middle has a smaller |z| than "
+                               "G ever saw. Spherical: along the great circle, |z| stays typical.")
+    frames = n_col.slider("Frames", 3, 16, 9, key=f"{ns}:frames", help="Pictures in the strip and GIF.")
+    t = st.slider("Position from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key=f"{ns}:t",
+                  help="Where on the path the large picture is taken.")
+    z_a, z_b = model.z_from_seed(seed_a)[0], model.z_from_seed(seed_b)[0]
+    z_t = INTERPOLATIONS[mode](z_a, z_b, t)
+    st.caption(f"|z| at A: {z_a.norm():.2f} · here: {z_t.norm():.2f} · at B: {z_b.norm():.2f}")
+    spec = ("interpolate", seed_a, seed_b, mode, frames)
+    if model.kind == "points":
+        st.plotly_chart(_fold_figure(picked, path=interpolate(z_a, z_b, frames, mode), marker=z_t[None]),
+                        key=f"{ns}:fold-interpolate")
+        return
+    ends = st.columns(3)
+    for column, (z, caption) in zip(ends, ((z_a, "A"), (z_t, f"t = {t:.2f}"), (z_b, "B"))):
+        column.image(frame_png(model, z, scale=6), output_format="PNG", caption=caption, width=168)
+    _path_exports(picked, spec)
+
+
+@st.fragment
+def _walk(picked: Picked) -> None:
+    model, ns = picked.model, picked.ns
+    seed_col, n_col, step_col = st.columns(3)
+    seed = seed_col.number_input("Walk seed", 0, 2**31 - 1, 0, key=f"{ns}:walk-seed",
+                                 help="The same seed replays the same walk.")
+    frames = n_col.slider("Frames", 8, 96, 48, 8, key=f"{ns}:walk-frames",
+                          help="Length of the walk (the GIF plays at 10 frames per second).")
+    step = step_col.slider("Step size", 0.05, 1.0, 0.2, 0.05, key=f"{ns}:walk-step",
+                           help="How far z moves per frame; every frame is still a typical z "
+                                "(an Ornstein-Uhlenbeck walk), 1 makes frames independent.")
+    spec = ("walk", seed, frames, step)
+    if model.kind == "points":
+        path = _path(model, spec)
+        st.plotly_chart(_fold_figure(picked, path=path), key=f"{ns}:fold-walk")
+        return
+    _path_exports(picked, spec, animate=True)
+
+
+def _path(model: LatentModel, spec: tuple) -> torch.Tensor:
+    """The z frames an interpolation or walk spec describes."""
+    if spec[0] == "walk":
+        _, seed, frames, step = spec
+        return random_walk(model.config, frames, seed, step)
+    _, seed_a, seed_b, mode, frames = spec
+    return interpolate(model.z_from_seed(seed_a)[0], model.z_from_seed(seed_b)[0], frames, mode)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing the frames ...")
+def _exports(key: str, spec: tuple, _model: LatentModel) -> tuple[bytes, bytes]:
+    """(PNG strip, animated GIF) of a path, cached per model and path settings."""
+    samples = _model.generate(_path(_model, spec))
+    return strip_png(samples, _model.kind), gif_bytes(samples, _model.kind, frame_ms=100,
+                                                       bounce=spec[0] == "interpolate")
+
+
+def _path_exports(picked: Picked, spec: tuple, animate: bool = False) -> None:
+    strip, gif = _exports(picked.key, spec, picked.model)
+    if animate:
+        st.image(gif, width=168, caption="The walk, looping")
+    st.image(strip, output_format="PNG", caption="Frames, left to right")
+    name = f"{spec[0]}-" + "-".join(str(v) for v in spec[1:])
+    png_col, gif_col, _ = st.columns([1, 1, 3])
+    png_col.download_button("PNG frames", strip, f"{name}.png", "image/png", on_click="ignore",
+                            key=f"{picked.ns}:{spec[0]}-png", help="The frames in one picture.")
+    gif_col.download_button("Animated GIF", gif, f"{name}.gif", "image/gif", on_click="ignore",
+                            key=f"{picked.ns}:{spec[0]}-gif", help="The frames as a looping animation.")

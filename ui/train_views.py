@@ -1,0 +1,216 @@
+"""The Train page's live part: run controls, status, figures and samples, refreshed in a fragment.
+
+Everything here reads ``runner.snapshot`` only; the training thread is never touched.  Figures and
+pictures are rebuilt only when the snapshot's version (or a view setting) changed, so a refresh of
+a paused run costs almost nothing.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+from gan_core.render import image_grid, png_bytes
+from gan_core.runner import Runner, Snapshot
+from ui import charts
+from ui.runs import READY, start_run
+from ui.session import current_runner
+
+REFRESH_SECONDS = 0.5
+SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
+PICTURE_WIDTH = 360          # pixel grids are enlarged by whole factors up to about this width
+_MEMO = "_view_memo"
+_FULL_RERUN = "_full_rerun"
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_panel() -> None:
+    """Controls and views of the session's run; reruns on its own every REFRESH_SECONDS."""
+    if st.session_state.pop(_FULL_RERUN, False):
+        st.rerun()   # a new run was started from a control: the settings must follow it
+    runner = current_runner()
+    if runner is None:
+        return
+    speed = st.session_state.get("speed", "auto")
+    runner.set_speed(None if speed == "auto" else int(speed))
+    snap = runner.snapshot
+    _controls(snap)
+    _status(snap)
+    _stats(snap)
+    if snap.config is None:
+        return
+    if snap.data_note:
+        st.info(snap.data_note)
+    _live_metrics(snap)
+    _curves(snap)
+    {"image": _images, "points": _toy, "pattern": _pattern}[snap.config.data_kind](snap)
+
+
+# ---------------------------------------------------------------------------------- controls
+def _command(action: Callable[[Runner], None]) -> None:
+    """Send a command, then wait (briefly) for the runner to publish its effect, so the rerun
+    that follows the click already shows it."""
+    runner = current_runner()
+    version = runner.snapshot.version
+    action(runner)
+    try:
+        runner.wait_for(lambda s: s.version > version, timeout=2.0)
+    except TimeoutError:
+        pass   # a busy thread answers at its next chunk; the next refresh shows it
+
+
+def _reset() -> None:
+    start_run(current_runner().config)
+    st.session_state[_FULL_RERUN] = True
+
+
+def _controls(snap: Snapshot) -> None:
+    ready = snap.status in READY
+    cols = st.columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
+    buttons = (
+        ("Play", "play", "play_arrow", lambda r: r.play(), not ready or snap.playing,
+         "Train continuously in the background; the views refresh about twice a second."),
+        ("Pause", "pause", "pause", lambda r: r.pause(), not snap.playing, "Stop after the current step."),
+        ("Step", "step", "skip_next", lambda r: r.step("step"), not ready,
+         "One iteration: k D steps and one G step, in the configured order (pauses first)."),
+        ("Step D", "step_d", "gavel", lambda r: r.step("d"), not ready,
+         "One D update alone, G frozen: watch D pull ahead."),
+        ("Step G", "step_g", "brush", lambda r: r.step("g"), not ready,
+         "One G update alone, D frozen: watch G chase D's verdict."),
+    )
+    for col, (label, key, icon, action, disabled, help_text) in zip(cols, buttons):
+        col.button(label, key=key, icon=f":material/{icon}:", on_click=_command, args=(action,),
+                   disabled=disabled, help=help_text, type="primary" if key == "play" else "secondary",
+                   width="stretch")
+    cols[5].button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset,
+                   disabled=snap.status == "loading", width="stretch",
+                   help="Start this config again from fresh weights (step 0).")
+    cols[6].selectbox("Steps between refreshes", SPEEDS, key="speed",
+                      format_func=lambda v: "auto (by time)" if v == "auto" else f"{v} step(s)",
+                      help="auto: the views follow training about 4 times a second. A number: the "
+                           "run publishes after exactly that many steps (1 = slow motion).")
+
+
+def _status(snap: Snapshot) -> None:
+    if snap.status == "loading":
+        st.info(snap.message or "Preparing data and models ...", icon=":material/hourglass_top:")
+    elif snap.status == "queued":
+        st.warning(snap.message, icon=":material/schedule:")
+    elif snap.status == "diverged":
+        st.error(snap.message, icon=":material/error:")
+        hint = ("Switch **Loss form** to *library BCE* (it clamps the log) or lower the learning "
+                "rates, then press Play." if snap.config and snap.config.loss == "log"
+                else "Lower the learning rates or change the loss, then press Play.")
+        st.info(f"The model is back at its last good state (step {snap.step:,}) and still usable: "
+                f"you can save it, sample from it, or train on. {hint}")
+    elif snap.status == "failed":
+        st.error(f"{snap.message} Change the settings in the sidebar to start a new run.")
+    elif snap.message:
+        st.warning(snap.message)
+
+
+def _stats(snap: Snapshot) -> None:
+    minutes, seconds = divmod(int(snap.elapsed), 60)
+    rows = (("step", "Step", f"{snap.step:,}", "Iterations done (a Step D or Step G counts as one)."),
+            ("rate", "Steps/s", f"{snap.steps_per_second:,.0f}" if snap.status == "running" else "–",
+             "Training speed while running."),
+            ("elapsed", "Training time", f"{minutes}:{seconds:02d}", "Time spent training (not paused)."),
+            ("device", "Device", snap.device or "…", "Where the model trains."),
+            ("status", "Status", snap.status, "loading, paused, running, queued, diverged or failed."))
+    for col, (key, label, value, help_text) in zip(st.columns([1, 1, 1, 2, 1]), rows):
+        with col.container(key=f"stat_{key}"):
+            st.metric(label, value, help=help_text)
+
+
+def _live_metrics(snap: Snapshot) -> None:
+    """Quality metrics, if the runner computes any: shown generically, one st.metric each."""
+    if not snap.metrics:
+        return
+    items = list(snap.metrics.items())
+    for col, (name, entry) in zip(st.columns(len(items)), items):
+        value = entry["value"]
+        col.metric(name, f"{value:.3g}" if isinstance(value, float) else str(value), help=entry.get("help"))
+
+
+# ---------------------------------------------------------------------------------- figures
+def _memo(name: str, snap: Snapshot, build: Callable[[], Any], settings: Any = None) -> Any:
+    """Rebuild a view only for a new snapshot (compared by identity: versions restart with each
+    run) or new view settings."""
+    memo = st.session_state.setdefault(_MEMO, {})
+    kept = memo.get(name)
+    if kept is None or kept[0] is not snap or kept[1] != settings:
+        memo[name] = kept = (snap, settings, build())
+    return kept[2]
+
+
+def _curves(snap: Snapshot) -> None:
+    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.8, 0.01, key="smoothing",
+                          help="Exponential moving average of the curves (0 = raw); the raw curve "
+                               "stays faint behind.")
+    left, right = st.columns(2)
+    with left.container(key="loss_chart"):
+        st.plotly_chart(_memo("loss", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing),
+                        key="loss_plot", config={"displayModeBar": False})
+        st.caption("At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
+                   "summed over real + fake, or ln 2 averaged.")
+    with right.container(key="d_chart"):
+        st.plotly_chart(_memo("d_out", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing),
+                              smoothing),
+                        key="d_plot", config={"displayModeBar": False})
+        st.caption("D's mean verdict on real and generated samples; diamonds are held-out "
+                   "evaluations (set an evaluation interval to get them).")
+
+
+def _enlarged_png(samples: np.ndarray) -> bytes:
+    """A crisp grid: enlarged by a whole factor (nearest neighbour), never blurred by the browser."""
+    grid = image_grid(torch.from_numpy(samples), nrow=6)
+    factor = max(1, PICTURE_WIDTH // grid.shape[1])
+    return png_bytes(grid.repeat(factor, axis=0).repeat(factor, axis=1))
+
+
+def _images(snap: Snapshot) -> None:
+    generated, real = st.columns(2)
+    with generated.container(key="samples"):
+        st.image(_memo("samples", snap, lambda: _enlarged_png(snap.samples)),
+                 caption=f"G(z) for a fixed z, step {snap.step:,}")
+    with real.container(key="real"):
+        st.image(_memo("real", snap, lambda: _enlarged_png(snap.real)), caption="Real held-out images")
+    _timeline(snap)
+
+
+def _timeline(snap: Snapshot) -> None:
+    if len(snap.timeline) < 2:
+        return
+    st.markdown("**Timeline**: the same fixed z at earlier steps")
+    pictures = _memo("timeline", snap, lambda: [(s, png_bytes(image_grid(torch.from_numpy(x), nrow=6)))
+                                                for s, x in snap.timeline])
+    with st.container(key="timeline"):
+        for col, (step, png) in zip(st.columns(len(pictures)), pictures):
+            col.image(png, caption=f"step {step:,}")
+
+
+def _toy(snap: Snapshot) -> None:
+    if snap.toy is None:
+        return
+    layers = st.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_LAYERS),
+                      key="toy_layers", help="GAN Lab's layered view: D's verdict over the plane "
+                      "(green = 'real', purple = 'fake'), real and generated points, and the "
+                      "direction G's loss pushes each generated point.")
+    with st.container(key="toy_chart"):
+        st.plotly_chart(_memo("toy", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers)),
+                        key="toy_plot", config={"displayModeBar": False})
+
+
+def _pattern(snap: Snapshot) -> None:
+    generated, real = st.columns([3, 2])
+    with generated.container(key="pattern_chart"):
+        st.plotly_chart(_memo("pattern", snap, lambda: charts.pattern_figure(snap.pattern_history)),
+                        key="pattern_plot", config={"displayModeBar": False})
+    with real.container(key="pattern_real"):
+        st.plotly_chart(_memo("pattern_real", snap, lambda: charts.real_pattern_figure(snap.real[:12])),
+                        key="pattern_real_plot", config={"displayModeBar": False})
+    if snap.samples is not None:
+        values = "  ".join(f"{v:.2f}" for v in snap.samples[0])
+        st.caption(f"G's output now: {values} (the real pattern is high, low, high, low, high, low)")
