@@ -1,10 +1,10 @@
 """GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in pages/."""
 import streamlit as st
 
-st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
+st.set_page_config(page_title="GAN Playground", page_icon=":material/casino:", layout="wide")
 
 navigation = st.navigation([
-    st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
-    st.Page("pages/latent.py", title="Latent explorer", icon="🧭"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+    st.Page("pages/latent.py", title="Latent explorer", icon=":material/explore:"),
 ])
 navigation.run()

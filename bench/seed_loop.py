@@ -82,6 +82,9 @@ class SeedStyleLoop:
         self.d_losses.append(loss_d.item())
         self.g_losses.append(loss_g.item())
 
+    def finish(self) -> None:
+        """Nothing to flush: every step already fetched its losses with ``.item()``."""
+
     def _g_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
         fake = self.G(self._z())

@@ -27,9 +27,11 @@ Each (device, preset) runs in its own subprocess, so its peak memory is its own.
 - **Live page.**  steps/s of a ``gan_core.runner.Runner`` with no reader and with a thread that,
   every 0.5 s like the app, reads ``runner.snapshot`` and touches it as the page does (history to
   lists, samples to a PNG picture, the toy view's arrays to lists), alternately; "page cost" is
-  1 - with_page / alone, and "publish cost" is 1 - alone / bare Trainer.
-- **Slider latency.**  Server-side time from a new latent value to PNG bytes, on a checkpoint of
-  the preset's G (the time depends on the architecture, not the weights).
+  1 - with_page / alone, and "publish cost" is 1 - alone / bare Trainer, the bare Trainer timed
+  again at the runner's thread count (``gan_core.runner.training_threads``: the server keeps a core).
+- **Slider latency.**  ``bench.latency_latent.measure_slider_latency`` (new z -> G -> PNG, as the
+  latent page does it) on a checkpoint of the preset's G: the time depends on the architecture,
+  not on the weights, so the benchmark's own model stands in for the shipped one.
 - **Memory.**  Peak RSS of the preset's process (both loops and the runner); on CUDA, the peak
   allocated by each loop on its own.
 
@@ -56,22 +58,20 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.latency_latent import measure_slider_latency
 from bench.seed_loop import SeedStyleLoop
-from gan_core.checkpoint import load_generator
 from gan_core.config import TrainConfig
 from gan_core.errors import DivergenceError
 from gan_core.models import model_info
-from gan_core.noise import sample_noise
 from gan_core.presets import PRESETS, preset
 from gan_core.render import png_bytes, samples_picture
-from gan_core.runner import RunSlots, Runner, Snapshot
+from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot, training_threads
 from gan_core.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
 EPOCH_SAMPLES = 60_000          # one epoch of MNIST-size data
 PAGE_REFRESH_SECONDS = 0.5      # how often the app's live views read a snapshot
-MATMUL_SIZES = (1024, 2048)
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,13 @@ class Plan:
     runner_rounds: int
     latency_repeats: int
     matmul_repeats: int
+    matmul_sizes: tuple[int, ...]
 
 
 FULL = Plan(rounds=5, block_seconds=2.0, warmup_steps=5, runner_seconds=4.0, runner_rounds=2,
-            latency_repeats=30, matmul_repeats=5)
+            latency_repeats=30, matmul_repeats=5, matmul_sizes=(1024, 2048))
 QUICK = Plan(rounds=2, block_seconds=0.1, warmup_steps=2, runner_seconds=0.5, runner_rounds=1,
-             latency_repeats=3, matmul_repeats=1)
+             latency_repeats=3, matmul_repeats=1, matmul_sizes=(1024,))
 
 
 # ---------------------------------------------------------------------------------- measuring
@@ -142,7 +143,7 @@ def alternate(ours: _Ours, seed: SeedStyleLoop, device: torch.device, plan: Plan
     for r in range(plan.rounds):
         for name in ("ours", "seed") if r % 2 == 0 else ("seed", "ours"):
             loop = ours if name == "ours" else seed
-            rates[name].append(_rate(loop.step, getattr(loop, "finish", lambda: None), n, device))
+            rates[name].append(_rate(loop.step, loop.finish, n, device))
     ratios = [a / b for a, b in zip(rates["ours"], rates["seed"])]
     return {"steps_per_block": n, "rates": rates, "ratio": statistics.median(ratios), "ratios": ratios}
 
@@ -162,10 +163,10 @@ def counted_flops(trainer: Trainer) -> int:
     return counter.get_total_flops()
 
 
-def matmul_gflops(device: torch.device, repeats: int) -> dict[str, float]:
+def matmul_gflops(device: torch.device, sizes: tuple[int, ...], repeats: int) -> dict[str, float]:
     """Best-of-``repeats`` fp32 GFLOP/s of plain square matmuls: the machine's practical peak."""
     result = {}
-    for n in MATMUL_SIZES:
+    for n in sizes:
         a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
         a @ b
         best = max(_rate(lambda: a @ b, lambda: None, 1, device) for _ in range(repeats))
@@ -197,7 +198,8 @@ class PageReader:
 
 def touch(snapshot: Snapshot) -> None:
     """What a page render does with a snapshot: charts get lists, pictures get PNG bytes."""
-    {name: column.tolist() for name, column in snapshot.history.items()}
+    for column in snapshot.history.values():
+        column.tolist()
     if snapshot.samples is not None and snapshot.config is not None:
         png_bytes(samples_picture(torch.from_numpy(snapshot.samples), snapshot.config.data_kind))
     if snapshot.toy is not None:
@@ -226,7 +228,7 @@ def _runner_rate(runner: Runner, seconds: float) -> float:
 
 def measure_live_page(config: TrainConfig, seconds: float, plan: Plan) -> dict[str, Any]:
     """Runner steps/s with and without a page reading its snapshots, alternated."""
-    runner = Runner(config, slots=RunSlots(1))
+    runner = Runner(config, slots=RunSlots(SLOTS.limit))   # the app's cap, so the app's threads
     rates: dict[str, list[float]] = {"alone": [], "with_page": []}
     render: list[float] = []
     try:
@@ -247,29 +249,8 @@ def measure_live_page(config: TrainConfig, seconds: float, plan: Plan) -> dict[s
 
 
 # ---------------------------------------------------------------------------------- latency
-def _slider_latency(checkpoint: Path, repeats: int) -> dict[str, float]:
-    """Seconds from a new slider value to PNG bytes: z -> G -> picture -> PNG, as the page does."""
-    generator, config, _ = load_generator(checkpoint)
-    z = sample_noise(config.noise, 1, config.latent_dim, generator=torch.Generator().manual_seed(0),
-                     device="cpu", constant=config.noise_constant)
-    times = []
-    for i in range(repeats + 1):           # the first call warms up
-        start = time.perf_counter()
-        z[0, 0] = -2 + 4 * i / repeats     # the slider moves
-        with torch.inference_mode():
-            png_bytes(samples_picture(generator(z), config.data_kind))
-        times.append(time.perf_counter() - start)
-    times = sorted(times[1:])
-    return {"median_ms": 1e3 * statistics.median(times), "max_ms": 1e3 * times[-1]}
-
-
-def slider_latency(trainer: Trainer, repeats: int) -> dict[str, float]:
-    """Slider latency on a checkpoint of ``trainer``'s G, with the latent page's own measure
-    when it exists (bench.latency_latent), else the equivalent above."""
-    try:
-        from bench.latency_latent import measure_slider_latency
-    except ImportError:
-        measure_slider_latency = _slider_latency
+def slider_latency(trainer: Trainer, repeats: int) -> dict[str, Any]:
+    """The latent page's slider latency (bench.latency_latent) on a checkpoint of ``trainer``."""
     with tempfile.TemporaryDirectory() as folder:
         return measure_slider_latency(trainer.save(Path(folder) / "model.pt"), repeats)
 
@@ -300,7 +281,7 @@ def bench_preset(name: str, device_name: str, plan: Plan) -> dict[str, Any]:
     """Every measurement of one preset on one device (run inside a worker process)."""
     config = preset(name, device=device_name, eval_every=0)
     device = torch.device(device_name)
-    matmul = matmul_gflops(device, plan.matmul_repeats)
+    matmul = matmul_gflops(device, plan.matmul_sizes, plan.matmul_repeats)
     ours, seed = _Ours(config), SeedStyleLoop(config)
     ab = alternate(ours, seed, device, plan)
     flops = counted_flops(ours.trainer)
@@ -315,12 +296,14 @@ def bench_preset(name: str, device_name: str, plan: Plan) -> dict[str, Any]:
         "ratio": ab["ratio"], "rounds": ab, "divergences": ours.divergences,
         "latency": slider_latency(ours.trainer, plan.latency_repeats),
     }
+    # The bare Trainer again, at the thread count the app's training threads use.
+    threads = training_threads(SLOTS)
+    torch.set_num_threads(threads)
+    bare = statistics.median(_rate(ours.step, ours.finish, ab["steps_per_block"], device) for _ in range(2))
     del ours, seed
-    bare = result["ours"]["steps_per_s"]
     # A block long enough for a few steps even where one step takes seconds.
     page = measure_live_page(config, max(plan.runner_seconds, 3 / bare), plan)
-    page["bare_steps_per_s"] = bare
-    page["publish_cost"] = 1 - page["alone_steps_per_s"] / bare
+    page.update(threads=threads, bare_steps_per_s=bare, publish_cost=1 - page["alone_steps_per_s"] / bare)
     result["live_page"] = page
     result["memory"] = {"peak_rss_mb": _peak_rss_mb(),
                         "gpu_peak_mb": gpu_peaks(config, plan.warmup_steps) if device.type == "cuda" else None}
@@ -424,14 +407,14 @@ def tables(report: dict[str, Any]) -> str:
                       f"{s['steps_per_s']:.1f}", f"{r['ratio']:.2f}x", _duration(o["epoch_seconds"]),
                       _duration(s["epoch_seconds"]), f"{o['gflops']:.1f}", f"{o['fraction_of_matmul']:.0%}",
                       f"{s['gflops']:.1f}"))
-    live = [("device", "preset", "bare it/s", "runner it/s", "+ page it/s", "page cost", "render ms",
-             "slider ms", "peak RSS MB", "GPU MB ours/seed")]
+    live = [("device", "preset", "threads", "bare it/s", "runner it/s", "+ page it/s", "page cost",
+             "render ms", "slider ms", "peak RSS MB", "GPU MB ours/seed")]
     for r in ok:
         p, m = r["live_page"], r["memory"]
         gpu = "-" if m["gpu_peak_mb"] is None else f"{m['gpu_peak_mb']['ours']:.0f}/{m['gpu_peak_mb']['seed']:.0f}"
         render = "-" if p["page_render_ms"] is None else f"{p['page_render_ms']:.1f}"
-        live.append((r["device"], r["preset"], f"{p['bare_steps_per_s']:.1f}", f"{p['alone_steps_per_s']:.1f}",
-                     f"{p['with_page_steps_per_s']:.1f}", f"{p['page_cost']:+.1%}", render,
+        live.append((r["device"], r["preset"], str(p["threads"]), f"{p['bare_steps_per_s']:.1f}",
+                     f"{p['alone_steps_per_s']:.1f}", f"{p['with_page_steps_per_s']:.1f}", f"{p['page_cost']:+.1%}", render,
                      f"{r['latency']['median_ms']:.1f}", f"{m['peak_rss_mb']:.0f}", gpu))
     matmul = ", ".join(f"{d} {statistics.median(max(r['matmul_gflops'].values()) for r in ok if r['device'] == d):.0f}"
                        for d in dict.fromkeys(r["device"] for r in ok))

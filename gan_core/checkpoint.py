@@ -90,8 +90,8 @@ def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
     if missing:
         raise CheckpointError(f"{name}: the checkpoint lacks '{missing[0]}'.")
     if not isinstance(state["version"], int) or state["version"] > VERSION:
-        raise CheckpointError(f"{name}: unknown checkpoint format {state['version']!r} (a newer GAN "
-                              f"Playground's? this one reads format {VERSION}).")
+        raise CheckpointError(f"{name}: checkpoint format {state['version']!r} is unknown here (this "
+                              f"GAN Playground reads format {VERSION}; a newer one may read it).")
     try:
         state["config"] = TrainConfig.from_json(state["config"])
     except (ConfigError, ValueError, TypeError) as exc:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .classifier import DigitClassifier, cached_classifier
+from .config import ConfigError
 from .data import mode_centers
 from .errors import CheckpointError
 
@@ -40,7 +41,7 @@ Metric = dict[str, Any]     # {"value": number or str, "help": one line}
 def mode_metrics(samples: torch.Tensor | np.ndarray, name: str) -> dict[str, float | int]:
     """PacGAN's figures for (N, 2) ``samples`` of the ``name`` mixture (ring / grid): modes
     covered of total_modes, high_quality (% of samples), reverse_kl (nats) and samples (N)."""
-    points = torch.as_tensor(np.asarray(samples), dtype=torch.float64).reshape(-1, 2)
+    points = torch.as_tensor(samples).detach().cpu().double().reshape(-1, 2)
     means, sigma = mode_centers(name)
     distances = torch.cdist(points, means.double())
     nearest_distance, nearest = distances.min(dim=1)
@@ -108,6 +109,8 @@ def quality_metrics(trainer, n: int | None = None) -> dict[str, Metric]:
     ring and grid, classifier scores for digits, {} for anything else.  ``n`` generated samples
     (default: 2,500 for the toys as in PacGAN, 1,000 for digits), drawn with a fixed seed so two
     measurements of the same G agree."""
+    if n is not None and n < 2:
+        raise ConfigError("n", f"score at least 2 samples, not {n}")
     name = trainer.data.name
     if name in MODE_DATASETS:
         return _mode_panel(mode_metrics(trainer.sample(n or TOY_SAMPLES), name))

@@ -67,10 +67,10 @@ _TOY = dict(arch="mlp", latent_dim=2, g_hidden=[128, 128, 128], d_hidden=[128, 1
             loss="bce", g_loss="non_saturating", d_update="mean", order="d_first",
             optimizer="adam", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, batch_size=256,
             steps=3000, metrics_every=50)
-for _shape, _text in (("ring", "ring of 8 Gaussians (radius 1, sigma 0.01)"),
-                      ("grid", "5x5 grid of 25 Gaussians (spacing 2, sigma 0.05)"),
-                      ("spiral", "two-turn spiral"), ("moons", "two interleaving moons")):
-    PRESETS[f"toy-{_shape}"] = (f"2D toy (GAN Lab style): MLP GAN on a {_text}", dict(_TOY, dataset=_shape))
+for _shape, _text in (("ring", "a ring of 8 Gaussians (radius 1, sigma 0.01)"),
+                      ("grid", "a 5x5 grid of 25 Gaussians (spacing 2, sigma 0.05)"),
+                      ("spiral", "a two-turn spiral"), ("moons", "two interleaving moons")):
+    PRESETS[f"toy-{_shape}"] = (f"2D toy (GAN Lab style): MLP GAN on {_text}", dict(_TOY, dataset=_shape))
 
 
 def preset(name: str, **overrides: Any) -> TrainConfig:

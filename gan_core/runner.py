@@ -25,6 +25,7 @@ import torch
 
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
+from . import metrics as quality
 from .trainer import LIVE_FIELDS, METRICS, Trainer
 from .visuals import POINTS_SHOWN, ToyView, toy_view
 
@@ -58,6 +59,14 @@ class RunSlots:
 
 
 SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")))
+
+
+def training_threads(slots: RunSlots) -> int:
+    """CPU threads for one run's training thread (the one place this is decided): one core stays
+    free for the web server, and the runs that may train at once share the others.  Oversubscribed
+    OpenMP threads wait for each other at every op: on a busy 2-core machine 2 threads trained
+    ~20x slower than 1 (bench/throughput.py)."""
+    return max(1, ((os.cpu_count() or 1) - 1) // slots.limit)
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ class Runner:
 
     def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
-                 live_metrics: Callable[[Trainer], dict[str, Any]] | None = None,
+                 live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
                  metrics_every: int = 500):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
@@ -187,6 +196,7 @@ class Runner:
 
     # ------------------------------------------------------------------ the thread
     def _main(self) -> None:
+        torch.set_num_threads(training_threads(self._slots))   # for this thread's ops
         try:
             if self._trainer is None:
                 self._trainer = Trainer(self.config)

@@ -29,7 +29,7 @@ THREADS = "1"
 # Name (= preset = file stem) -> (title shown in the app, extra CLI arguments).
 SHIPPED: dict[str, tuple[str, list[str]]] = {
     "dcgan-small": ("DCGAN on MNIST digits (dcgan-small)", []),
-    "seed-001-mlp": ("MLP GAN on MNIST digits (seed 001)", []),
+    "seed-000-vanilla": ("MLP GAN on MNIST digits (seed 000)", ["--steps", "15000"]),
     "toy-ring": ("2D toy: ring of 8 Gaussians (toy-ring)", []),
     "seed-002-pattern": ("Pattern GAN '1010' (seed 002)", []),
 }

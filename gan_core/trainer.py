@@ -184,12 +184,10 @@ class Trainer:
 
     @staticmethod
     def _descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        """One optimiser step on ``loss``.  ``autograd.grad`` computes the gradients of this
-        optimiser's parameters only, so G's step never computes D's weight gradients (no need to
-        freeze D), and the new gradients replace the old ones (no zero_grad pass)."""
-        params = optimizer.param_groups[0]["params"]
-        for p, grad in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
-            p.grad = grad
+        """One optimiser step on ``loss``.  ``inputs=`` limits backward to this optimiser's own
+        parameters: G's step computes no weight gradients for D, without freezing D."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=optimizer.param_groups[0]["params"])
         optimizer.step()
 
     # ------------------------------------------------------------------ metrics without syncs

@@ -17,7 +17,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 from gan_core.config import CHOICES
 from gan_core.data import load_dataset
@@ -166,7 +165,7 @@ def explore(picked: Picked) -> None:
 
 @st.fragment
 def _explore(picked: Picked) -> None:
-    controls, view = st.columns([1, 1], gap="large")
+    controls, view = st.columns([1, 2] if picked.model.kind == "points" else [1, 1], gap="large")
     with controls:
         z = _z_controls(picked)
     with view:
@@ -187,7 +186,7 @@ def _z_controls(picked: Picked) -> torch.Tensor:
         seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=f"{ns}:seed",
                               on_change=lambda: _reset_z(picked, st.session_state[f"{ns}:seed"]),
                               help="The seed of z: the same seed always gives the same z.")
-        button_col.button("Randomise", key=f"{ns}:random", use_container_width=True,
+        button_col.button("Randomise", key=f"{ns}:random", width="stretch",
                           on_click=lambda: _reset_z(picked, random.randrange(2**31)),
                           help="Draw a new z from G's training noise (the seed box shows its seed).")
     z = st.session_state[f"{ns}:base"].clone()
@@ -259,13 +258,20 @@ def _neighbours(picked: Picked, sample: torch.Tensor) -> None:
                 for i, d in zip(index.tolist(), distance.tolist())]
     st.image([png(frame_picture(train[i][None], "image", 3)) for i in index.tolist()],
              caption=captions, output_format="PNG", width=84)
-    ratio = float(distance[0]) / typical
-    verdict = ("much closer than real digits are to each other: this looks like a copy of a "
-               "training image" if ratio < 0.5 else "as far as a new real image would be: this "
-               "sample is not a copy" if ratio > 0.8 else "fairly close: a variation of a "
-               "training image")
+    verdict = _verdict(float(distance[0]) / typical)
     st.caption(f"Nearest distance {float(distance[0]):.1f}; a held-out real image is typically "
                f"{typical:.1f} from its nearest training image, so this sample is {verdict}.")
+
+
+def _verdict(ratio: float) -> str:
+    """How a nearest distance compares with real images' own (ratio to the typical distance)."""
+    if ratio < 0.5:
+        return "much closer than real images are to each other: it looks like a copy"
+    if ratio < 0.8:
+        return "fairly close: a variation of a training image"
+    if ratio <= 1.3:
+        return "about as far as a new real image would be: not a copy"
+    return "farther from every training image than real images are: not a copy, but unlike the data"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the training data ...")
@@ -291,7 +297,7 @@ def _show_pattern(picked: Picked, z: torch.Tensor) -> None:
     st.plotly_chart(figure, key=f"{picked.ns}:bars")
     low, high = model.z_range()
     sweep = model.generate(torch.linspace(low, high, 11)[:, None].expand(11, model.dim))
-    st.image(strip_png(sweep, "pattern"), output_format="PNG",
+    st.image(strip_png(sweep, "pattern"), output_format="PNG", width=216,
              caption=f"G's output as z goes from {low:g} (top) to {high:g} (bottom): one row per z")
 
 
@@ -303,35 +309,54 @@ def _real_pattern(key: str, _model: LatentModel) -> torch.Tensor:
 # ------------------------------------------------------------------------------ 2D toys
 def _fold_figure(picked: Picked, path: torch.Tensor | None = None,
                  marker: torch.Tensor | None = None) -> go.Figure:
-    """Noise plane (left) and its image under G (right): grid lines, real data, a path, a point."""
+    """Noise plane (left) and its image under G (right): grid lines, real data, a path, a point.
+
+    A few traces of numpy arrays on two hand-placed axes (no make_subplots, one trace per family
+    of lines, NaN between lines): Plotly checks arrays at once but lists value by value, so a
+    slider move redraws in milliseconds rather than a few hundred.
+    """
     grid, folded, real = _fold(picked.key, picked.model)
-    figure = make_subplots(1, 2, subplot_titles=("noise space: z", "data space: G(z)"),
-                           horizontal_spacing=0.08)
-    figure.add_scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real data", row=1, col=2,
-                       marker=dict(size=3, color="rgba(120,120,120,0.35)"))
-    half = len(grid) // 2
-    for lines, colour, name in ((slice(0, half), "#1f77b4", "z1 = const"),
-                                (slice(half, None), "#ff7f0e", "z2 = const")):
-        for col, source in ((1, grid), (2, folded)):
-            x, y = _with_breaks(source[lines])
-            figure.add_scatter(x=x, y=y, mode="lines", line=dict(width=1, color=colour), name=name,
-                               legendgroup=name, showlegend=col == 1, row=1, col=col)
-    model = picked.model
-    if path is not None:
-        for col, points in ((1, path), (2, model.generate(path))):
-            figure.add_scatter(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="lines+markers",
-                               line=dict(color="#2ca02c", width=2), marker=dict(size=5), name="path",
-                               legendgroup="path", showlegend=col == 1, row=1, col=col)
-    if marker is not None:
-        for col, points in ((1, marker), (2, model.generate(marker))):
-            figure.add_scatter(x=points[:, 0].tolist(), y=points[:, 1].tolist(), mode="markers",
-                               marker=dict(size=14, color="#d62728", symbol="star"), name="z / G(z)",
-                               legendgroup="marker", showlegend=col == 1, row=1, col=col)
-    figure.update_layout(height=460, margin=dict(t=40, b=10, l=10, r=10),
-                         legend=dict(orientation="h", y=-0.05))
-    figure.update_yaxes(scaleanchor="x", row=1, col=1)
-    figure.update_yaxes(scaleanchor="x2", row=1, col=2)
-    return figure
+    traces = [dict(type="scattergl", x=real[:, 0], y=real[:, 1], mode="markers", name="real data",
+                   xaxis="x2", yaxis="y2", hoverinfo="skip",
+                   marker=dict(size=3, color="rgba(120,120,120,0.35)"))]
+    half, centre = len(grid) // 2, len(grid) // 4
+    families = ((slice(0, half), "#7fb2e5", 1, "lines z[0] = const"),
+                (slice(half, None), "#f5b27a", 1, "lines z[1] = const"),
+                (slice(centre, centre + 1), "#1f4e99", 2.5, "centre line z[0]"),
+                (slice(half + centre, half + centre + 1), "#b3540b", 2.5, "centre line z[1]"))
+    for lines, colour, width, name in families:
+        for axes, source in (("", grid), ("2", folded)):
+            x, y = _polylines(source[lines])
+            traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=name, legendgroup=name,
+                               line=dict(width=width, color=colour), showlegend=not axes,
+                               hoverinfo="skip", xaxis="x" + axes, yaxis="y" + axes))
+    styles = ((path, "path", dict(mode="lines+markers", line=dict(color="#2ca02c", width=2),
+                                  marker=dict(size=5))),
+              (marker, "z / G(z)", dict(mode="markers", marker=dict(size=14, color="#d62728",
+                                                                    symbol="star"))))
+    for points, name, style in styles:
+        if points is None:
+            continue
+        for axes, values in (("", points), ("2", picked.model.generate(points))):
+            traces.append(dict(type="scatter", x=values[:, 0].numpy(), y=values[:, 1].numpy(),
+                               name=name, legendgroup=name, showlegend=not axes, xaxis="x" + axes,
+                               yaxis="y" + axes, **style))
+    return go.Figure(traces, layout=FOLD_LAYOUT)
+
+
+FOLD_LAYOUT = dict(
+    height=470, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.12),
+    xaxis=dict(domain=[0, 0.45], title="z[0]"), yaxis=dict(title="z[1]", scaleanchor="x"),
+    xaxis2=dict(domain=[0.55, 1], title="x"), yaxis2=dict(title="y", anchor="x2", scaleanchor="x2"),
+    annotations=[dict(text=text, x=x, y=1.06, xref="paper", yref="paper", showarrow=False,
+                      xanchor="center") for text, x in (("noise space: z", 0.225),
+                                                        ("data space: G(z)", 0.775))])
+
+
+def _polylines(lines: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Polylines (L, P, 2) as one trace's x and y, with NaN (a gap) between lines."""
+    flat = torch.cat([lines, torch.full((len(lines), 1, 2), float("nan"))], 1).reshape(-1, 2).numpy()
+    return flat[:, 0], flat[:, 1]
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -340,16 +365,6 @@ def _fold(key: str, _model: LatentModel) -> tuple[torch.Tensor, torch.Tensor, np
     grid = latent_grid(*_model.z_range())
     folded = _model.generate(grid.reshape(-1, 2)).reshape(grid.shape)
     return grid, folded, load_dataset(_model.config, "cpu").train[:2000].numpy()
-
-
-def _with_breaks(lines: torch.Tensor) -> tuple[list, list]:
-    """Many polylines as one trace: x and y lists with None between lines (one trace draws fast)."""
-    x: list = []
-    y: list = []
-    for line in lines.tolist():
-        x += [p[0] for p in line] + [None]
-        y += [p[1] for p in line] + [None]
-    return x, y
 
 
 # ------------------------------------------------------------------------------ paths

@@ -1,8 +1,10 @@
 """The Train page's live part: run controls, status, figures and samples, refreshed in a fragment.
 
 Everything here reads ``runner.snapshot`` only; the training thread is never touched.  Figures and
-pictures are rebuilt only when the snapshot's version (or a view setting) changed, so a refresh of
-a paused run costs almost nothing.
+pictures are rebuilt only for a new snapshot (or new view settings).  Two fragments draw the same
+views: a fast one while the run moves (training, queued or loading) and a slow one while it waits
+for the user, so an idle tab costs the server next to nothing.  A change between the two reruns
+the page, which swaps them.
 """
 from __future__ import annotations
 
@@ -18,24 +20,42 @@ from ui import charts
 from ui.runs import READY, start_run
 from ui.session import current_runner
 
-REFRESH_SECONDS = 0.5
+REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
+IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
+MOVING = ("running", "queued", "loading")
 SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
 PICTURE_WIDTH = 360          # pixel grids are enlarged by whole factors up to about this width
 _MEMO = "_view_memo"
 _FULL_RERUN = "_full_rerun"
+_FAST = "_live_fast"
+
+
+def live_panel() -> None:
+    """Controls and views of the session's run, in the fragment that suits its state."""
+    runner = current_runner()
+    st.session_state[_FAST] = runner is not None and runner.snapshot.status in MOVING
+    (_fast if st.session_state[_FAST] else _idle)()
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def live_panel() -> None:
-    """Controls and views of the session's run; reruns on its own every REFRESH_SECONDS."""
-    if st.session_state.pop(_FULL_RERUN, False):
-        st.rerun()   # a new run was started from a control: the settings must follow it
+def _fast() -> None:
+    _views()
+
+
+@st.fragment(run_every=IDLE_REFRESH_SECONDS)
+def _idle() -> None:
+    _views()
+
+
+def _views() -> None:
     runner = current_runner()
     if runner is None:
         return
+    snap = runner.snapshot
+    if st.session_state.pop(_FULL_RERUN, False) or (snap.status in MOVING) != st.session_state[_FAST]:
+        st.rerun()   # a new run (the settings must follow it) or a change of pace (swap fragments)
     speed = st.session_state.get("speed", "auto")
     runner.set_speed(None if speed == "auto" else int(speed))
-    snap = runner.snapshot
     _controls(snap)
     _status(snap)
     _stats(snap)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import plotly.graph_objects as go
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
 from gan_core.presets import PRESETS
 from gan_core.runner import Runner
-from ui import checkpoint_panel
+from gan_core.visuals import ToyView
+from ui import charts, checkpoint_panel
 from ui.config_form import MIRRORS
 from ui.runs import DEFAULT_PRESET
 
@@ -167,3 +170,23 @@ def test_folder_upload_refuses_non_images(at):
     assert "image_folder: name the folder that holds your images" in errors(at)
     at.file_uploader(key="image_upload").set_value(("notes.txt", b"hello", "text/plain")).run()
     assert any("None of the 1 files is an image that can be read (notes.txt)." in e for e in errors(at))
+
+
+def test_chart_builders_give_valid_figures_and_cap_their_points():
+    """The builders skip Plotly's validation for speed, so validate their output here."""
+    n = 5000
+    rng = np.random.default_rng(0)
+    history = {"step": np.arange(1, n + 1), **{c: rng.random(n) for c in ("loss_d", "loss_g", "d_real", "d_fake")}}
+    history["loss_g"][::2] = np.nan   # D-only steps have no G loss
+    toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)))
+    figures = [charts.loss_figure(history, 0.9), charts.d_output_figure(history, [{"step": 9, "d_real": 0.6,
+               "d_fake": 0.4, "loss_d": 1.3, "loss_g": 0.9}], 0.0), charts.toy_figure(toy, charts.TOY_LAYERS),
+               charts.pattern_figure([(1, rng.random(6)), (2, rng.random(6))]), charts.real_pattern_figure(rng.random((12, 6)))]
+    for fig in figures:
+        go.Figure(fig.to_dict())   # raises on any invalid property
+    loss = figures[0]
+    assert [a["text"] for a in loss.layout.annotations] == ["ln 2 ≈ 0.693", "2·ln 2 ≈ 1.386"]
+    assert all(len(t.x) <= charts.MAX_POINTS for t in loss.data)
+    raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
+    assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
+    assert len(charts.toy_figure(toy, ["real"]).data) == 1

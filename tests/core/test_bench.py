@@ -1,0 +1,62 @@
+"""The throughput benchmark's quick mode: both loops run, every section is measured, the JSON is
+written.  Timings are not asserted: they depend on the machine."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from bench.seed_loop import SeedStyleLoop
+from bench.throughput import counted_flops, iteration_flops
+from gan_core.presets import preset
+from gan_core.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "bench.throughput", "--quick", "--device", "cpu",
+                           "--threads", "1", "--presets", "toy-ring", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ours/seed" in done.stdout and "page cost" in done.stdout   # the two tables
+    report = json.loads(out.read_text())
+    assert report["quick"] and report["machine"]["cores"] >= 1 and report["machine"]["torch_threads"] == 1
+    (result,) = report["results"]
+    assert (result["preset"], result["device"]) == ("toy-ring", "cpu")
+    for loop in ("ours", "seed"):
+        assert set(result[loop]) == {"steps_per_s", "epoch_seconds", "gflops", "fraction_of_matmul"}
+        assert result[loop]["steps_per_s"] > 0
+        assert len(result["rounds"]["rates"][loop]) == 2             # alternated blocks
+    assert result["ratio"] > 0 and result["matmul_gflops"]["1024"] > 0
+    assert result["flops_per_step"]["counted"] <= result["flops_per_step"]["formula"]
+    page = result["live_page"]
+    assert page["alone_steps_per_s"] > 0 and page["with_page_steps_per_s"] > 0
+    assert page["page_render_ms"] > 0 and page["threads"] >= 1
+    assert result["latency"]["median_ms"] > 0
+    assert result["memory"]["peak_rss_mb"] > 0 and result["memory"]["gpu_peak_mb"] is None
+
+
+def test_seed_loop_trains_the_same_networks_from_the_same_start() -> None:
+    config = preset("seed-000-vanilla", device="cpu", batch_size=8)
+    seed = SeedStyleLoop(config)
+    ours = Trainer(config)
+    for a, b in zip([*seed.G.state_dict().values(), *seed.D.state_dict().values()],
+                    [*ours.G.state_dict().values(), *ours.D.state_dict().values()]):
+        assert torch.equal(a, b)
+    before = [p.detach().clone() for p in seed.G.parameters()]
+    for _ in range(3):
+        seed.step()
+    assert len(seed.d_losses) == len(seed.g_losses) == 3            # a .item() per step, like the seeds
+    assert all(not torch.equal(a, p) for a, p in zip(before, seed.G.parameters()))
+
+
+def test_flop_formula_bounds_the_counted_flops_closely() -> None:
+    """The textbook formula only over-counts the first layers' input gradients."""
+    for name in ("toy-ring", "seed-003-bn-mlp", "dcgan-small"):
+        config = preset(name, device="cpu", batch_size=16)
+        assert 0.8 * iteration_flops(config) <= counted_flops(Trainer(config)) <= iteration_flops(config)
