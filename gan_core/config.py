@@ -106,6 +106,8 @@ FIELD_HELP: dict[str, str] = {
     "beta1": "Adam's momentum (first-moment decay); DCGAN uses 0.5.",
     "beta2": "Adam's second-moment decay.",
     "momentum": "SGD momentum (0 is plain SGD).",
+    "lr_decay": ("Last fraction of `steps` over which both learning rates fall linearly to 1% "
+                 "(0 keeps them constant): lets a run settle instead of circling its equilibrium."),
     "batch_size": "Real and fake samples per update.",
     "d_steps": "k: D updates per G update (the paper's inner loop).",
     "order": "Whether D or G moves first in each iteration.",
@@ -161,6 +163,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     momentum: float = 0.0
+    lr_decay: float = 0.0
     # --- schedule
     batch_size: int = 64
     d_steps: int = 1
@@ -200,6 +203,7 @@ class TrainConfig:
         for name in ("beta1", "beta2", "momentum"):
             _in_range(name, getattr(self, name), 0.0, 0.9999)
         _in_range("dropout", self.dropout, 0.0, 0.95)
+        _in_range("lr_decay", self.lr_decay, 0.0, 1.0)
         _in_range("leaky_slope", self.leaky_slope, 0.0, 1.0)
         _in_range("bn_eps", self.bn_eps, 1e-12, 10.0)
         for name in ("g_hidden", "d_hidden"):

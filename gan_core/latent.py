@@ -1,7 +1,7 @@
 """The latent space of a trained generator: points, paths through it, and what G makes of them.
 
-Everything here is plain tensors in, tensors (or pictures) out, so the latent page, the CLI and
-the benchmark share one implementation:
+Everything here is plain tensors in, tensors (or pictures) out, so the latent page, its tests and
+the latency benchmark share one implementation:
 - ``LatentModel``: G plus its config, with z-from-seed and batched generation on the CPU;
 - ``lerp`` / ``slerp`` and ``random_walk``: paths between and around latent points;
 - ``principal_directions``: directions in z that move G's output along its main modes of variation;

@@ -25,6 +25,8 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 INDEX = CHECKPOINTS / "index.json"
 REBUILD = "python -m gan_core.ship"
 THREADS = "1"
+# Samples in each README grid: 64 digits; points need more to show a distribution, patterns fewer.
+GRID_SAMPLES = {"toy-ring": 512, "seed-002-pattern": 16}
 
 # Name (= preset = file stem) -> (title shown in the app, extra CLI arguments).
 SHIPPED: dict[str, tuple[str, list[str]]] = {
@@ -42,24 +44,36 @@ def train_command(name: str) -> list[str]:
 
 
 def build(name: str) -> dict:
-    """Train one shipped model with its command and return its index entry."""
+    """Train one shipped model with its command, draw its grid, and return its index entry."""
     command = train_command(name)
-    env = {**os.environ, "OMP_NUM_THREADS": THREADS}
     started = time.perf_counter()
-    subprocess.run([sys.executable, *command[1:]], cwd=CHECKPOINTS.parent, env=env, check=True)
+    _cli(command[3:])
     seconds = time.perf_counter() - started
     path = CHECKPOINTS / f"{name}.pt"
     state = read_checkpoint(path)
-    evaluation = subprocess.run([sys.executable, "-m", "gan_core", "eval", str(path), "--json"],
-                                cwd=CHECKPOINTS.parent, env=env, check=True, capture_output=True,
-                                text=True)
-    held_out = {k: v for k, v in json.loads(evaluation.stdout).items() if k.startswith("heldout_")}
+    grid = f"docs/images/{name}.png"   # the README's picture of what the model makes
+    _cli(["sample", str(path), "--n", str(GRID_SAMPLES.get(name, 64)), "--out", grid])
     return {"name": name, "title": SHIPPED[name][0], "file": path.name, "preset": name,
             "command": f"OMP_NUM_THREADS={THREADS} " + " ".join(command),
             "config": state["config"].to_dict(), "steps": int(state["step"]),
             "train_seconds": round(seconds, 1), "device": "cpu", "cpu": _cpu_name(),
             "threads": int(THREADS), "torch": torch.__version__,
-            "size_bytes": path.stat().st_size, "metrics": held_out}
+            "size_bytes": path.stat().st_size, "grid": grid, "metrics": _metrics(path)}
+
+
+def _metrics(path: Path) -> dict:
+    """Held-out D(x) / D(G(z)) and the quality metrics, as ``python -m gan_core eval`` gives them."""
+    report = json.loads(_cli(["eval", str(path), "--json"], capture=True))
+    held_out = {k: v for k, v in report.items() if k.startswith("heldout_")}
+    return {**held_out, **{k: m["value"] for k, m in report.get("metrics", {}).items()}}
+
+
+def _cli(args: list[str], capture: bool = False) -> str:
+    """Run ``python -m gan_core ARGS`` single-threaded in the repository root."""
+    done = subprocess.run([sys.executable, "-m", "gan_core", *args], cwd=CHECKPOINTS.parent,
+                          env={**os.environ, "OMP_NUM_THREADS": THREADS}, check=True,
+                          capture_output=capture, text=True)
+    return done.stdout if capture else ""
 
 
 def read_index() -> list[dict]:
@@ -92,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown shipped model {unknown[0]!r}; choose from {', '.join(SHIPPED)}",
               file=sys.stderr)
         return 2
-    entries = {e["name"]: e for e in read_index()}
     for name in names:
-        entries[name] = build(name)
-        write_index([entries[n] for n in SHIPPED if n in entries])   # keep finished work
+        entry = build(name)
+        # Re-read before writing: keeps finished work, and lets two builds run side by side.
+        entries = {e["name"]: e for e in read_index()} | {name: entry}
+        write_index([entries[n] for n in SHIPPED if n in entries])
     return 0
 
 

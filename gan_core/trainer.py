@@ -28,9 +28,9 @@ from .noise import sample_noise
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 STEP_KINDS = ("step", "d", "g")
 # Fields that can change on a live model; any other change needs a rebuild (new Trainer).
-LIVE_FIELDS = frozenset({"lr_g", "lr_d", "beta1", "beta2", "momentum", "optimizer", "loss", "g_loss",
-                         "d_update", "d_steps", "order", "batch_size", "noise", "noise_constant",
-                         "metrics_every", "eval_every", "steps", "device"})
+LIVE_FIELDS = frozenset({"lr_g", "lr_d", "lr_decay", "beta1", "beta2", "momentum", "optimizer",
+                         "loss", "g_loss", "d_update", "d_steps", "order", "batch_size", "noise",
+                         "noise_constant", "metrics_every", "eval_every", "steps", "device"})
 FIXED_Z_SIZE = 64
 
 
@@ -190,9 +190,29 @@ class Trainer:
         loss.backward(inputs=optimizer.param_groups[0]["params"])
         optimizer.step()
 
+    def lr_factor(self) -> float:
+        """Multiplier of both learning rates for the next step: 1, then, with ``lr_decay``, a
+        linear fall to 1% over the last ``lr_decay * steps`` steps (and 1% beyond ``steps``).
+        At a constant step size GAN training circles its equilibrium instead of settling: on the
+        2D grid the share of high-quality samples swings by 10-20 points from one 1,000 steps to
+        the next."""
+        c = self.config
+        start = c.steps * (1 - c.lr_decay)
+        if not c.lr_decay or self.step_count < start:
+            return 1.0
+        return max(0.01, (c.steps - self.step_count) / (c.steps - start))
+
+    def _set_learning_rates(self) -> None:
+        factor = self.lr_factor()
+        for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     # ------------------------------------------------------------------ metrics without syncs
     def _record(self, kind: str, *values: torch.Tensor) -> None:
         self.step_count += 1
+        if self.config.lr_decay:
+            self._set_learning_rates()
         now = time.perf_counter()
         self._buffer[len(self._pending)] = torch.stack(values)
         self._pending.append((self.step_count, kind, now))
@@ -279,9 +299,9 @@ class Trainer:
         if new.optimizer != old.optimizer:
             self.opt_g = self._make_optimizer(self.G, new.lr_g)
             self.opt_d = self._make_optimizer(self.D, new.lr_d)
-        for opt, lr in ((self.opt_g, new.lr_g), (self.opt_d, new.lr_d)):
+        self._set_learning_rates()
+        for opt in (self.opt_g, self.opt_d):
             for group in opt.param_groups:
-                group["lr"] = lr
                 if new.optimizer == "adam":
                     group["betas"] = (new.beta1, new.beta2)
                 else:

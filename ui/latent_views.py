@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -42,15 +41,17 @@ DIRECTIONS_HELP = ("Directions in z along which G's output varies most: a PCA of
 
 @dataclass(frozen=True)
 class Picked:
-    """A generator to explore, with the key its caches and widgets are namespaced by."""
+    """A generator to explore.  ``key`` names its cached data; ``scope`` (default: the key) names
+    its widgets, so a training run keeps its sliders when newer weights are taken."""
 
     key: str
     model: LatentModel
     label: str
+    scope: str = ""
 
     @property
     def ns(self) -> str:
-        return "lat-" + hashlib.sha1(self.key.encode()).hexdigest()[:10]
+        return "lat-" + hashlib.sha1((self.scope or self.key).encode()).hexdigest()[:10]
 
 
 # ------------------------------------------------------------------------------ loading models
@@ -126,7 +127,8 @@ def _pick_run() -> Picked | None:
         held = (id(runner), model)
         st.session_state["lat-run"] = held
     model = held[1]
-    return Picked(f"run:{held[0]}:{model.step}", model, f"this session's run at step {model.step:,}")
+    return Picked(f"run:{held[0]}:{model.step}", model, f"this session's run at step {model.step:,}",
+                  scope=f"run:{held[0]}")
 
 
 def _pick_upload() -> Picked | None:

@@ -17,8 +17,12 @@ DEFAULT_PRESET = "toy-ring"
 READY = ("paused", "running", "queued", "diverged")   # statuses in which a run takes commands
 
 
+# The page refreshes twice a second; publishing snapshots more often would only cost training time.
+PUBLISH_SECONDS = 0.5
+
+
 def make_runner(config: TrainConfig | None = None, trainer: Trainer | None = None) -> Runner:
-    return Runner(config, trainer=trainer)
+    return Runner(config, trainer=trainer, refresh_seconds=PUBLISH_SECONDS)
 
 
 def session_runner() -> Runner:

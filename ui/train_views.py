@@ -24,14 +24,18 @@ REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a secon
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
 MOVING = ("running", "queued", "loading")
 SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
-PICTURE_WIDTH = 360          # pixel grids are enlarged by whole factors up to about this width
+PICTURE_WIDTH = 360          # sample grids are shown this wide, enlarged by the browser (CRISP)
+CRISP = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
+         "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
 _MEMO = "_view_memo"
+_TIMELINE = "_timeline_pictures"
 _FULL_RERUN = "_full_rerun"
 _FAST = "_live_fast"
 
 
 def live_panel() -> None:
     """Controls and views of the session's run, in the fragment that suits its state."""
+    st.html(CRISP)
     runner = current_runner()
     st.session_state[_FAST] = runner is not None and runner.snapshot.status in MOVING
     (_fast if st.session_state[_FAST] else _idle)()
@@ -155,13 +159,14 @@ def _live_metrics(snap: Snapshot) -> None:
 
 
 # ---------------------------------------------------------------------------------- figures
-def _memo(name: str, snap: Snapshot, build: Callable[[], Any], settings: Any = None) -> Any:
-    """Rebuild a view only for a new snapshot (compared by identity: versions restart with each
-    run) or new view settings."""
+def _memo(name: str, source: Any, build: Callable[[], Any], settings: Any = None) -> Any:
+    """Rebuild a view only when its source (a snapshot, or one of its arrays) is a new object
+    (identity, not version: versions restart with each run) or its view settings changed.  A
+    training refresh must stay cheap: this Python runs beside the training thread."""
     memo = st.session_state.setdefault(_MEMO, {})
     kept = memo.get(name)
-    if kept is None or kept[0] is not snap or kept[1] != settings:
-        memo[name] = kept = (snap, settings, build())
+    if kept is None or kept[0] is not source or kept[1] != settings:
+        memo[name] = kept = (source, settings, build())
     return kept[2]
 
 
@@ -183,31 +188,33 @@ def _curves(snap: Snapshot) -> None:
                    "evaluations (set an evaluation interval to get them).")
 
 
-def _enlarged_png(samples: np.ndarray) -> bytes:
-    """A crisp grid: enlarged by a whole factor (nearest neighbour), never blurred by the browser."""
-    grid = image_grid(torch.from_numpy(samples), nrow=6)
-    factor = max(1, PICTURE_WIDTH // grid.shape[1])
-    return png_bytes(grid.repeat(factor, axis=0).repeat(factor, axis=1))
+def _png(samples: np.ndarray) -> bytes:
+    return png_bytes(image_grid(torch.from_numpy(samples), nrow=6))
 
 
 def _images(snap: Snapshot) -> None:
     generated, real = st.columns(2)
     with generated.container(key="samples"):
-        st.image(_memo("samples", snap, lambda: _enlarged_png(snap.samples)),
+        st.image(_memo("samples", snap.samples, lambda: _png(snap.samples)), width=PICTURE_WIDTH,
                  caption=f"G(z) for a fixed z, step {snap.step:,}")
     with real.container(key="real"):
-        st.image(_memo("real", snap, lambda: _enlarged_png(snap.real)), caption="Real held-out images")
+        st.image(_memo("real", snap.real, lambda: _png(snap.real)), width=PICTURE_WIDTH,
+                 caption="Real held-out images")
     _timeline(snap)
 
 
 def _timeline(snap: Snapshot) -> None:
+    """Earlier grids.  Each is encoded once: the runner keeps one array per entry, so an entry
+    whose array is the one already drawn reuses its picture."""
     if len(snap.timeline) < 2:
         return
+    drawn = st.session_state.get(_TIMELINE, {})
+    pictures = {step: drawn[step] if step in drawn and drawn[step][0] is samples else (samples, _png(samples))
+                for step, samples in snap.timeline}
+    st.session_state[_TIMELINE] = pictures
     st.markdown("**Timeline**: the same fixed z at earlier steps")
-    pictures = _memo("timeline", snap, lambda: [(s, png_bytes(image_grid(torch.from_numpy(x), nrow=6)))
-                                                for s, x in snap.timeline])
     with st.container(key="timeline"):
-        for col, (step, png) in zip(st.columns(len(pictures)), pictures):
+        for col, (step, (_, png)) in zip(st.columns(len(pictures)), pictures.items()):
             col.image(png, caption=f"step {step:,}")
 
 

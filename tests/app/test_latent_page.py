@@ -10,7 +10,7 @@ from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
 from gan_core.errors import CheckpointError
-from gan_core.ship import CHECKPOINTS, read_index
+from gan_core.ship import CHECKPOINTS, read_index, train_command
 from ui.latent_views import MAX_UPLOAD_MB, model_from_upload, upload_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +51,8 @@ def test_the_four_required_models_are_shipped_small_and_documented():
     for name, entry in SHIPPED.items():
         path = CHECKPOINTS / entry["file"]
         assert path.stat().st_size < 10 * 2**20, f"{name} is over 10 MB"
-        assert entry["command"].endswith(f"python -m gan_core train --preset {entry['preset']} "
-                                         f"--out checkpoints/{entry['file']}") or "--steps" in entry["command"]
+        assert entry["command"] == "OMP_NUM_THREADS=1 " + " ".join(train_command(name))
+        assert (ROOT / entry["grid"]).is_file(), "the README's sample grid exists"
         assert entry["steps"] > 0 and entry["train_seconds"] > 0 and entry["device"] == "cpu"
         kinds[name] = (entry["config"]["arch"], entry["config"]["dataset"])
     assert sum((CHECKPOINTS / e["file"]).stat().st_size for e in SHIPPED.values()) < 30 * 2**20
