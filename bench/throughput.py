@@ -9,7 +9,9 @@ Each (device, preset) runs in its own subprocess, so its peak memory is its own.
 - **Throughput.**  ``Trainer.step()`` (its periodic metric flush included) and
   ``bench.seed_loop.SeedStyleLoop.step()`` run alternately, ``rounds`` times each, in blocks of the
   same number of steps, after a warm-up; we report the median steps/s of each and the median over
-  rounds of ours / seed-style (alternating makes the ratio fair on a busy machine).  Both use the
+  rounds of ours / seed-style (alternating makes the ratio fair on a busy machine), and the same
+  ratio of process CPU seconds per step (steadier still when other processes share the cores; at
+  one thread it is the loops' own cost, at more it includes OpenMP's spinning).  Both use the
   preset with ``eval_every=0``, because the reference loop does not evaluate.  Also the time one
   epoch of 60,000 samples would take at that rate (60000 / batch / steps_per_s).
 - **FLOPs.**  One iteration's matmul/conv FLOPs, counted exactly by ``torch.utils.flop_counter``
@@ -66,6 +68,7 @@ from gan_core.models import model_info
 from gan_core.presets import PRESETS, preset
 from gan_core.render import png_bytes, samples_picture
 from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot, training_threads
+from gan_core.ship import _cpu_name   # the one reader of /proc/cpuinfo
 from gan_core.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +91,7 @@ class Plan:
     matmul_sizes: tuple[int, ...]
 
 
-FULL = Plan(rounds=5, block_seconds=2.0, warmup_steps=5, runner_seconds=4.0, runner_rounds=2,
+FULL = Plan(rounds=9, block_seconds=1.0, warmup_steps=5, runner_seconds=2.0, runner_rounds=4,
             latency_repeats=30, matmul_repeats=5, matmul_sizes=(1024, 2048))
 QUICK = Plan(rounds=2, block_seconds=0.1, warmup_steps=2, runner_seconds=0.5, runner_rounds=1,
              latency_repeats=3, matmul_repeats=1, matmul_sizes=(1024,))
@@ -100,15 +103,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _rate(step: Callable[[], None], finish: Callable[[], None], n: int, device: torch.device) -> float:
-    """Steps per second of n calls of ``step`` and one ``finish``, device work included."""
+def _timed(step: Callable[[], None], finish: Callable[[], None], n: int,
+           device: torch.device) -> tuple[float, float]:
+    """Wall-clock and process-CPU seconds of n calls of ``step`` and one ``finish``, device work
+    included."""
     _sync(device)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         step()
     finish()
     _sync(device)
-    return n / (time.perf_counter() - start)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _rate(step: Callable[[], None], finish: Callable[[], None], n: int, device: torch.device) -> float:
+    """Steps per wall-clock second."""
+    return n / _timed(step, finish, n, device)[0]
 
 
 class _Ours:
@@ -132,7 +142,9 @@ class _Ours:
 
 
 def alternate(ours: _Ours, seed: SeedStyleLoop, device: torch.device, plan: Plan) -> dict[str, Any]:
-    """Warm both loops up, then time them in alternated blocks of equal step counts."""
+    """Warm both loops up, then time them in alternated blocks of equal step counts.  Besides
+    wall-clock rates it keeps CPU-time ratios: CPU seconds per step barely move when other
+    processes share the machine, so on a busy machine they are the steadier comparison."""
     for _ in range(plan.warmup_steps):
         ours.step()
         seed.step()
@@ -140,12 +152,17 @@ def alternate(ours: _Ours, seed: SeedStyleLoop, device: torch.device, plan: Plan
     first = _rate(ours.step, ours.finish, plan.warmup_steps, device)
     n = max(3, round(plan.block_seconds * first))
     rates: dict[str, list[float]] = {"ours": [], "seed": []}
+    cpu: dict[str, list[float]] = {"ours": [], "seed": []}
     for r in range(plan.rounds):
         for name in ("ours", "seed") if r % 2 == 0 else ("seed", "ours"):
             loop = ours if name == "ours" else seed
-            rates[name].append(_rate(loop.step, loop.finish, n, device))
+            wall_s, cpu_s = _timed(loop.step, loop.finish, n, device)
+            rates[name].append(n / wall_s)
+            cpu[name].append(cpu_s)
     ratios = [a / b for a, b in zip(rates["ours"], rates["seed"])]
-    return {"steps_per_block": n, "rates": rates, "ratio": statistics.median(ratios), "ratios": ratios}
+    cpu_ratios = [b / a for a, b in zip(cpu["ours"], cpu["seed"])]
+    return {"steps_per_block": n, "rates": rates, "ratio": statistics.median(ratios), "ratios": ratios,
+            "cpu_seconds": cpu, "cpu_ratio": statistics.median(cpu_ratios)}
 
 
 def iteration_flops(config: TrainConfig) -> int:
@@ -293,7 +310,7 @@ def bench_preset(name: str, device_name: str, plan: Plan) -> dict[str, Any]:
         "flops_per_step": {"counted": flops, "formula": iteration_flops(config)},
         "ours": _summary(statistics.median(ab["rates"]["ours"]), config, flops, peak),
         "seed": _summary(statistics.median(ab["rates"]["seed"]), config, flops, peak),
-        "ratio": ab["ratio"], "rounds": ab, "divergences": ours.divergences,
+        "ratio": ab["ratio"], "cpu_ratio": ab["cpu_ratio"], "rounds": ab, "divergences": ours.divergences,
         "latency": slider_latency(ours.trainer, plan.latency_repeats),
     }
     # The bare Trainer again, at the thread count the app's training threads use.
@@ -318,20 +335,10 @@ def _peak_rss_mb() -> float:
 # ---------------------------------------------------------------------------------- the command
 def machine(threads: int | None) -> dict[str, Any]:
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
             "torch_threads": threads or torch.get_num_threads(), "gpu": gpu,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(), "platform": platform.platform()}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_worker(name: str, device: str, quick: bool, threads: int | None) -> dict[str, Any]:
@@ -399,14 +406,15 @@ def _machine_line(m: dict[str, Any]) -> str:
 def tables(report: dict[str, Any]) -> str:
     """The results as two plain-text tables: throughput, then live page / latency / memory."""
     ok = [r for r in report["results"] if "error" not in r]
-    speed = [("device", "preset", "batch", "ours it/s", "seed it/s", "ours/seed", "epoch ours",
-              "epoch seed", "GFLOP/s ours", "of matmul", "GFLOP/s seed")]
+    speed = [("device", "preset", "batch", "ours it/s", "seed it/s", "ours/seed", "(CPU time)",
+              "epoch ours", "epoch seed", "GFLOP/s ours", "of matmul", "GFLOP/s seed")]
     for r in ok:
         o, s = r["ours"], r["seed"]
         speed.append((r["device"], r["preset"], str(r["batch_size"]), f"{o['steps_per_s']:.1f}",
-                      f"{s['steps_per_s']:.1f}", f"{r['ratio']:.2f}x", _duration(o["epoch_seconds"]),
-                      _duration(s["epoch_seconds"]), f"{o['gflops']:.1f}", f"{o['fraction_of_matmul']:.0%}",
-                      f"{s['gflops']:.1f}"))
+                      f"{s['steps_per_s']:.1f}", f"{r['ratio']:.2f}x", f"{r['cpu_ratio']:.2f}x",
+                      _duration(o["epoch_seconds"]),
+                      _duration(s["epoch_seconds"]), _gflops(o["gflops"]), f"{o['fraction_of_matmul']:.1%}",
+                      _gflops(s["gflops"])))
     live = [("device", "preset", "threads", "bare it/s", "runner it/s", "+ page it/s", "page cost",
              "render ms", "slider ms", "peak RSS MB", "GPU MB ours/seed")]
     for r in ok:
@@ -419,9 +427,15 @@ def tables(report: dict[str, Any]) -> str:
     matmul = ", ".join(f"{d} {statistics.median(max(r['matmul_gflops'].values()) for r in ok if r['device'] == d):.0f}"
                        for d in dict.fromkeys(r["device"] for r in ok))
     failed = [f"{r['device']} {r['preset']}: {r['error']}" for r in report["results"] if "error" in r]
-    parts = [_format(speed), f"(epoch = 60,000 samples; fp32 matmul peak GFLOP/s: {matmul or '-'})", "",
+    parts = [_format(speed), "(ours/seed: median over alternated rounds of the wall-clock ratio; CPU time: "
+             "of the CPU-seconds-per-step ratio, steadier on a busy machine;",
+             f" epoch = 60,000 samples; fp32 matmul peak GFLOP/s: {matmul or '-'})", "",
              _format(live), "(page cost = 1 - runner with page / runner alone; render = one page read)"]
     return "\n".join(parts + (["", "FAILED:"] + failed if failed else []))
+
+
+def _gflops(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
 
 
 def _duration(seconds: float) -> str:

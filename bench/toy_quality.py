@@ -1,7 +1,7 @@
 """Toy quality benchmark: train a recipe over several seeds and score it with PacGAN's protocol.
 
     python -m bench.toy_quality                                     # the toy recipes, 5 seeds each
-    python -m bench.toy_quality --recipes toy-ring-pacgan toy-ring-collapse --seeds 5
+    python -m bench.toy_quality --recipes toy-ring-sharp toy-ring-collapse --seeds 5
     python -m bench.toy_quality --recipes toy-grid --seeds 2 --steps 200 --json out.json
 
 Each seed trains the preset (with that seed) for its own number of steps on the CPU and scores
@@ -29,7 +29,7 @@ from gan_core.metrics import TOY_SAMPLES, mode_metrics
 from gan_core.presets import PRESETS, preset
 from gan_core.trainer import Trainer
 
-RECIPES = ("toy-ring-pacgan", "toy-grid-pacgan", "toy-ring-collapse")
+RECIPES = ("toy-ring-sharp", "toy-grid-sharp", "toy-ring-collapse")
 # (method, modes, % high quality, reverse KL) from PacGAN's Table 1 (2,500 samples, their runs).
 PUBLISHED: dict[str, list[tuple[str, float, float, float]]] = {
     "ring": [("GAN (PacGAN's runs)", 6.3, 98.2, 0.45), ("PacGAN2", 7.9, 95.6, 0.07)],

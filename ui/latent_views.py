@@ -184,7 +184,7 @@ def _z_controls(picked: Picked) -> torch.Tensor:
                    f"{model.config.noise_constant:g} (seed 002): the slider shows what it makes of "
                    "inputs it never saw.")
     else:
-        seed_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+        seed_col, button_col = st.columns(2, vertical_alignment="bottom")
         seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=f"{ns}:seed",
                               on_change=lambda: _reset_z(picked, st.session_state[f"{ns}:seed"]),
                               help="The seed of z: the same seed always gives the same z.")
@@ -291,12 +291,18 @@ def _show_pattern(picked: Picked, z: torch.Tensor) -> None:
     model = picked.model
     values = model.generate(z)[0]
     real = _real_pattern(picked.key, model)
-    figure = go.Figure([go.Bar(x=list(range(6)), y=values.tolist(), name="G(z)", marker_color="#1f3c8c"),
+    # The axis stays on the data's [0, 1] scale; each bar is labelled, so a value far off it
+    # (a G that failed) is read as a number instead of stretching the axis.
+    figure = go.Figure([go.Bar(x=list(range(6)), y=values.tolist(), name="G(z)", marker_color="#1f3c8c",
+                               texttemplate="%{y:.2f}", textposition="inside", insidetextanchor="end"),
                         go.Scatter(x=list(range(6)), y=real.tolist(), mode="markers", name="real mean",
                                    marker=dict(symbol="line-ew-open", size=40, color="#d62728"))])
-    figure.update_layout(height=320, margin=dict(t=30, b=10), yaxis=dict(range=[-0.2, 1.3]),
+    figure.update_layout(height=320, margin=dict(t=30, b=10), yaxis=dict(range=[-0.3, 1.3]),
                          xaxis=dict(title="output position", dtick=1), title="G's 6 output values")
     st.plotly_chart(figure, key=f"{picked.ns}:bars")
+    if not bool(((values > -0.3) & (values < 1.3)).all()):
+        st.caption(f"Some values lie off the chart (largest {values.abs().max():.3g}): this G has not "
+                   "learnt the pattern, whose values all lie in [0, 1].")
     low, high = model.z_range()
     sweep = model.generate(torch.linspace(low, high, 11)[:, None].expand(11, model.dim))
     st.image(strip_png(sweep, "pattern"), output_format="PNG", width=216,
@@ -347,7 +353,7 @@ def _fold_figure(picked: Picked, path: torch.Tensor | None = None,
 
 
 FOLD_LAYOUT = dict(
-    height=470, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.12),
+    height=490, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.18),
     xaxis=dict(domain=[0, 0.45], title="z[0]"), yaxis=dict(title="z[1]", scaleanchor="x"),
     xaxis2=dict(domain=[0.55, 1], title="x"), yaxis2=dict(title="y", anchor="x2", scaleanchor="x2"),
     annotations=[dict(text=text, x=x, y=1.06, xref="paper", yref="paper", showarrow=False,

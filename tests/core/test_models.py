@@ -44,6 +44,8 @@ HAND_COUNTS: dict[str, tuple[int, int]] = {
                     1 * 32 * 4 * 4 + 32 * 64 * 4 * 4 + 2 * 64 + 64 * 1 * 7 * 7),
     "toy-ring": (TOY_G, TOY_D), "toy-grid": (TOY_G, TOY_D),
     "toy-spiral": (TOY_G, TOY_D), "toy-moons": (TOY_G, TOY_D),
+    "toy-ring-sharp": (TOY_G, TOY_D), "toy-grid-sharp": (TOY_G, TOY_D),
+    "toy-ring-collapse": (TOY_G, TOY_D),
 }
 
 

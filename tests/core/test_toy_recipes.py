@@ -10,7 +10,7 @@ from gan_core.metrics import mode_metrics
 from gan_core.presets import PRESETS, describe, preset
 from gan_core.trainer import Trainer
 
-RECIPES = ("toy-ring-pacgan", "toy-grid-pacgan", "toy-ring-collapse")
+RECIPES = ("toy-ring-sharp", "toy-grid-sharp", "toy-ring-collapse")
 
 
 def lrs(trainer: Trainer) -> tuple[float, float]:
