@@ -183,7 +183,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for key, value in result.items():
             print(f"{key:<24}{value:.4f}" if isinstance(value, float) else f"{key:<24}{value}")
         for name, metric in metrics.items():
-            print(f"{name:<36}{format_value(metric['value']):<12}{metric['help']}")
+            print(f"{name:<36}{format_value(metric['value'])}\n    {metric['help']}")
     return 0
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -27,6 +29,8 @@ from .render import image_grid, samples_picture
 
 # Below this sine of their angle two latent vectors count as (anti)parallel: slerp falls back to lerp.
 PARALLEL_SINE = 1e-3
+# Batches up to this size are generated on one thread (see one_thread).
+SMALL_BATCH = 16
 
 
 # ---------------------------------------------------------------------------------- the model
@@ -61,8 +65,13 @@ class LatentModel:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G(z) in data space for a (n, dim) or (dim,) z; always a batch (n, *sample_shape)."""
-        return self.generator(z.reshape(-1, self.dim).float())
+        """G(z) in data space for a (n, dim) or (dim,) z; always a batch (n, *sample_shape).
+        A few samples (a slider's frame) run on one thread, see ``one_thread``."""
+        z = z.reshape(-1, self.dim).float()
+        if len(z) > SMALL_BATCH:
+            return self.generator(z)
+        with one_thread():
+            return self.generator(z)
 
     def z_range(self) -> tuple[float, float]:
         """Where one z entry lives during training: the natural span of a slider over it."""
@@ -72,6 +81,23 @@ class LatentModel:
         """Standard deviation of one z entry (constant noise: 1, so sliders still move)."""
         return {"normal": 1.0, "uniform_pm1": 1 / math.sqrt(3),
                 "uniform01": 1 / math.sqrt(12)}.get(self.config.noise, 1.0)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside (as a ``with`` block or a decorator).
+
+    For one sample, splitting each small op across cores gains nothing, and on a busy CPU every op
+    then waits for a second core to wake: a DCGAN slider frame took ~120 ms instead of ~10 ms
+    (bench/latency_latent.py).  torch's intra-op thread count belongs to the calling thread, so a
+    training run on another thread keeps its own.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def noise_range(kind: str, constant: float = 0.5) -> tuple[float, float]:
@@ -247,6 +273,7 @@ def frame_picture(samples: torch.Tensor, kind: str, scale: int = 8, per_row: int
     return samples_picture(samples, kind)
 
 
+@one_thread()
 def frame_png(model: LatentModel, z: torch.Tensor, scale: int = 8) -> bytes:
     """z -> G -> PNG bytes: the whole server-side path from a slider value to a new picture."""
     return png(frame_picture(model.generate(z), model.kind, scale))

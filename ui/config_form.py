@@ -139,6 +139,7 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 def settings_sidebar() -> Runner:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
     runner = session_runner()
+    import sys as _s, time as _t; print(_t.strftime("%X"), "FULL RUN start", id(runner) % 10000, runner.config.dataset, st.session_state.get("cfg_dataset"), st.session_state.get("preset"), file=_s.stderr, flush=True)
     with st.sidebar:
         _preset_picker()
         if st.session_state.get(MIRRORS) is not runner or any(k.key not in st.session_state for k in KNOBS):
@@ -194,6 +195,7 @@ def _apply_form(runner: Runner) -> tuple[Runner, ConfigError | None]:
     changes = {name: value for name, value in config.to_dict().items() if value != old[name]}
     if set(changes) - LIVE:
         if runner.snapshot.step == 0 or not runner.alive:   # nothing trained yet: nothing to lose
+            import sys as _s; print("REBUILD", sorted(set(changes) - LIVE)[:5], file=_s.stderr, flush=True)
             runner = start_run(config)
             st.session_state[MIRRORS] = runner
         else:

@@ -294,7 +294,7 @@ def _show_pattern(picked: Picked, z: torch.Tensor) -> None:
     # The axis stays on the data's [0, 1] scale; each bar is labelled, so a value far off it
     # (a G that failed) is read as a number instead of stretching the axis.
     figure = go.Figure([go.Bar(x=list(range(6)), y=values.tolist(), name="G(z)", marker_color="#1f3c8c",
-                               texttemplate="%{y:.2f}", textposition="inside", insidetextanchor="end"),
+                               texttemplate="%{y:.3g}", textposition="inside", insidetextanchor="start"),
                         go.Scatter(x=list(range(6)), y=real.tolist(), mode="markers", name="real mean",
                                    marker=dict(symbol="line-ew-open", size=40, color="#d62728"))])
     figure.update_layout(height=320, margin=dict(t=30, b=10), yaxis=dict(range=[-0.3, 1.3]),

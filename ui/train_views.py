@@ -31,6 +31,7 @@ _MEMO = "_view_memo"
 _TIMELINE = "_timeline_pictures"
 _FULL_RERUN = "_full_rerun"
 _FAST = "_live_fast"
+_IN_FULL_RUN = "_live_in_full_run"
 
 
 def live_panel() -> None:
@@ -38,7 +39,11 @@ def live_panel() -> None:
     st.html(CRISP)
     runner = current_runner()
     st.session_state[_FAST] = runner is not None and runner.snapshot.status in MOVING
-    (_fast if st.session_state[_FAST] else _idle)()
+    st.session_state[_IN_FULL_RUN] = True
+    try:
+        (_fast if st.session_state[_FAST] else _idle)()
+    finally:
+        st.session_state[_IN_FULL_RUN] = False
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -56,8 +61,12 @@ def _views() -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    if st.session_state.pop(_FULL_RERUN, False) or (snap.status in MOVING) != st.session_state[_FAST]:
-        st.rerun()   # a new run (the settings must follow it) or a change of pace (swap fragments)
+    import sys as _s, time as _t; print(_t.strftime("%X"), "VIEWS", id(runner) % 10000, snap.status, snap.step, snap.config.dataset if snap.config else None, st.session_state[_FAST], st.session_state[_IN_FULL_RUN], file=_s.stderr, flush=True)
+    follow = st.session_state.pop(_FULL_RERUN, False) or (snap.status in MOVING) != st.session_state[_FAST]
+    if follow and not st.session_state[_IN_FULL_RUN]:
+        # A new run (the settings must follow it) or a change of pace (swap the fragments).  Never
+        # from inside a full run: rerunning that one can replay the widget values it started from.
+        st.rerun()
     speed = st.session_state.get("speed", "auto")
     runner.set_speed(None if speed == "auto" else int(speed))
     _controls(snap)
@@ -189,6 +198,8 @@ def _curves(snap: Snapshot) -> None:
 
 
 def _png(samples: np.ndarray) -> bytes:
+    """A grid as PNG.  Shown with output_format="PNG": Streamlit's "auto" re-encodes an opaque
+    PNG as JPEG on every refresh, which costs time and smears the pixels."""
     return png_bytes(image_grid(torch.from_numpy(samples), nrow=6))
 
 
@@ -196,10 +207,10 @@ def _images(snap: Snapshot) -> None:
     generated, real = st.columns(2)
     with generated.container(key="samples"):
         st.image(_memo("samples", snap.samples, lambda: _png(snap.samples)), width=PICTURE_WIDTH,
-                 caption=f"G(z) for a fixed z, step {snap.step:,}")
+                 output_format="PNG", caption=f"G(z) for a fixed z, step {snap.step:,}")
     with real.container(key="real"):
         st.image(_memo("real", snap.real, lambda: _png(snap.real)), width=PICTURE_WIDTH,
-                 caption="Real held-out images")
+                 output_format="PNG", caption="Real held-out images")
     _timeline(snap)
 
 
@@ -215,7 +226,7 @@ def _timeline(snap: Snapshot) -> None:
     st.markdown("**Timeline**: the same fixed z at earlier steps")
     with st.container(key="timeline"):
         for col, (step, (_, png)) in zip(st.columns(len(pictures)), pictures.items()):
-            col.image(png, caption=f"step {step:,}")
+            col.image(png, output_format="PNG", caption=f"step {step:,}")
 
 
 def _toy(snap: Snapshot) -> None:

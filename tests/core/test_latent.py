@@ -138,3 +138,17 @@ def test_pictures_are_valid_png_and_gif(digits_model):
     assert gif.format == "GIF" and gif.n_frames == 6
     strip = Image.open(io.BytesIO(strip_png(frames, "image", scale=1)))
     assert strip.size[0] > 5 * strip.size[1]                     # one row of six tiles
+
+
+def test_one_frame_runs_single_threaded_and_restores_the_thread_count(digits_model):
+    """A slider frame uses one thread (fast on a busy CPU) and leaves torch as it found it."""
+    before = torch.get_num_threads()
+    seen = []
+    hook = digits_model.generator.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    try:
+        frame_png(digits_model, digits_model.z_from_seed(1))
+        digits_model.generate(digits_model.z_from_seed(1, 64))
+    finally:
+        hook.remove()
+    assert seen == [1, before]
+    assert torch.get_num_threads() == before

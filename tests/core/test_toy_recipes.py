@@ -1,6 +1,6 @@
 """The toy recipes (presets that beat PacGAN's tables, and one that collapses on purpose) and the
 ``lr_decay`` knob they rely on.  The full 5-seed figures come from ``python -m bench.toy_quality``;
-here the knobs are checked, and the collapse recipe is trained far enough to collapse."""
+here the knob is checked, and the collapse recipe is trained until it has collapsed."""
 from __future__ import annotations
 
 import pytest
@@ -60,10 +60,10 @@ def test_recipes_are_documented_presets(name: str) -> None:
     assert len(describe(name)) > 60 and name in PRESETS
 
 
-def test_collapse_recipe_collapses() -> None:
-    config = preset("toy-ring-collapse", device="cpu")
-    trainer = Trainer(config)
-    for _ in range(config.steps):
+def test_collapse_recipe_collapses_within_800_steps() -> None:
+    trainer = Trainer(preset("toy-ring-collapse", device="cpu", steps=800))
+    for _ in range(800):
         trainer.step()
     scores = mode_metrics(trainer.sample(2500), "ring")
-    assert scores["modes"] <= 4 and scores["reverse_kl"] > 0.5
+    # total collapse onto one mode is log 8 = 2.08 nats; a uniform spread is 0
+    assert scores["modes"] <= 2 and scores["reverse_kl"] > 1.0
