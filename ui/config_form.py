@@ -33,7 +33,8 @@ LIVE = LIVE_FIELDS - {"device"}
 MIRRORS = "form_mirrors_runner"   # the Runner whose config the widgets were last filled from
 BASE = "form_base_config"          # the config the widgets were filled from: fields without a
                                    # widget (steps, metrics_every, ...) come from it
-PRESET_NAME = "preset_name"       # survives page switches (widget keys do not)
+PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
+UPLOADED = "uploaded_image_ids"   # the image upload last taken
 UPLOAD_DIR = "upload_dir"
 
 # Friendlier names for some choices; the others show as they are.
@@ -87,7 +88,6 @@ class Knob:
 
 def _image_upload() -> None:
     st.file_uploader("…or upload images", accept_multiple_files=True, key="image_upload",
-                     on_change=_images_uploaded,
                      help="PNG, JPEG, ... files: they become the real data (stored in a temporary "
                           "folder on the server). Files that are not images are skipped.")
 
@@ -139,12 +139,13 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 def settings_sidebar() -> Runner:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
     runner = session_runner()
-    import sys as _s, time as _t; print(_t.strftime("%X"), "FULL RUN start", id(runner) % 10000, runner.config.dataset, st.session_state.get("cfg_dataset"), st.session_state.get("preset"), file=_s.stderr, flush=True)
+    import sys as _s, time as _t; print(_t.strftime("%X"), "FULL RUN start", id(runner) % 10000, runner.config.dataset, st.session_state.get("cfg_dataset"), st.session_state.get("preset"), st.session_state.get(PRESET_NAME), file=_s.stderr, flush=True)
     with st.sidebar:
         _preset_picker()
         if st.session_state.get(MIRRORS) is not runner or any(k.key not in st.session_state for k in KNOBS):
             _fill_form(runner.config)
             st.session_state[MIRRORS] = runner
+        _take_new_inputs()
         runner, error = _apply_form(runner)
         show_notices("settings")
         if error is not None and error.field not in {k.field for k in KNOBS}:
@@ -161,17 +162,27 @@ def settings_sidebar() -> Runner:
 
 def _preset_picker() -> None:
     if "preset" not in st.session_state:
-        st.session_state["preset"] = st.session_state.get(PRESET_NAME, DEFAULT_PRESET)
-    st.selectbox("Preset", list(PRESETS), key="preset", on_change=_preset_chosen,
+        st.session_state["preset"] = st.session_state.setdefault(PRESET_NAME, DEFAULT_PRESET)
+    st.selectbox("Preset", list(PRESETS), key="preset",
                  help="A preset sets every knob below to a known recipe: one per seed post, the "
                       "2D toys (GAN Lab style) and a DCGAN sized for a CPU.")
     st.caption(describe(st.session_state["preset"]))
 
 
-def _preset_chosen() -> None:
+def _take_new_inputs() -> None:
+    """Load a newly picked preset, or a new image upload, into the form.
+
+    Done here, by comparing with what was last taken, rather than in on_change callbacks: a change
+    that reaches the server together with the live fragment's automatic rerun never fires its
+    callback (seen with Streamlit 1.67), and the pick would be lost."""
     name = st.session_state["preset"]
-    st.session_state[PRESET_NAME] = name
-    _fill_form(preset(name, device=st.session_state.get("cfg_device", "auto")))
+    if name != st.session_state[PRESET_NAME]:
+        st.session_state[PRESET_NAME] = name
+        _fill_form(preset(name, device=st.session_state["cfg_device"]))
+    files = st.session_state.get("image_upload") or []
+    if files and [f.file_id for f in files] != st.session_state.get(UPLOADED):
+        st.session_state[UPLOADED] = [f.file_id for f in files]
+        _take_images(files)
 
 
 def _fill_form(config: TrainConfig) -> None:
@@ -273,10 +284,7 @@ def _option_label(field: str, value: str) -> str:
     return OPTION_LABELS.get(field, {}).get(value, value)
 
 
-def _images_uploaded() -> None:
-    files = st.session_state.get("image_upload") or []
-    if not files:
-        return
+def _take_images(files: list) -> None:
     try:
         folder, skipped = store_images([(f.name, f.getvalue()) for f in files],
                                        st.session_state["cfg_image_size"], st.session_state["cfg_channels"],
