@@ -3,8 +3,10 @@
 The form is table-driven: ``KNOBS`` holds one row per field (widget kind, label, section), and the
 help text comes from ``gan_core.config.FIELD_HELP`` and ``CHOICES``.  Adding a knob is one row.
 
-The widgets' values live in ``st.session_state["cfg_<field>"]`` and are compared with the running
-config on every rerun:
+The form is filled from a config (a preset, the running run, a checkpoint) by giving it a new
+generation of widgets that start from that config's values, rather than by writing widget values
+into st.session_state: a browser request still in flight would write its older values back over
+them.  The widgets' values are compared with the running config on every rerun:
 - invalid values are refused with the config's own message, shown under the offending knob;
 - changes to live knobs (``LIVE``) go to the running model at once (``Runner.set``);
 - structural changes rebuild the model: at once while the run has not trained yet, otherwise
@@ -31,8 +33,9 @@ from ui.uploads import store_images
 # The trainer refuses to move a live run to another device, so the form treats device as structural.
 LIVE = LIVE_FIELDS - {"device"}
 MIRRORS = "form_mirrors_runner"   # the Runner whose config the widgets were last filled from
-BASE = "form_base_config"          # the config the widgets were filled from: fields without a
-                                   # widget (steps, metrics_every, ...) come from it
+BASE = "form_base_config"         # the last valid config of the form: the widgets start from its
+                                  # values, and fields without a widget (steps, ...) come from it
+GENERATION = "form_generation"    # part of every knob's widget key: a refilled form gets new widgets
 PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
 UPLOAD_DIR = "upload_dir"
@@ -64,7 +67,7 @@ class Knob:
 
     @property
     def key(self) -> str:
-        return f"cfg_{self.field}"
+        return knob_key(self.field)
 
     def help(self) -> str:
         lines = [FIELD_HELP[self.field]]
@@ -84,6 +87,11 @@ class Knob:
 
     def from_widget(self, config: TrainConfig, value: Any) -> Any:
         return parse_value(config, self.field, value) if self.kind == "widths" else value
+
+
+def knob_key(field: str) -> str:
+    """The widget key of a field's knob in the current form."""
+    return f"cfg{st.session_state.get(GENERATION, 0)}_{field}"
 
 
 def _image_upload() -> None:
@@ -139,14 +147,14 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 def settings_sidebar() -> Runner:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
     runner = session_runner()
-    import sys as _s, time as _t; print(_t.strftime("%X"), "FULL RUN start", id(runner) % 10000, runner.config.dataset, st.session_state.get("cfg_dataset"), st.session_state.get("preset"), st.session_state.get(PRESET_NAME), file=_s.stderr, flush=True)
     with st.sidebar:
         _preset_picker()
-        if st.session_state.get(MIRRORS) is not runner or any(k.key not in st.session_state for k in KNOBS):
+        if st.session_state.get(MIRRORS) is not runner:
             _fill_form(runner.config)
             st.session_state[MIRRORS] = runner
         _take_new_inputs()
-        runner, error = _apply_form(runner)
+        values = form_values()
+        runner, error = _apply_form(runner, values)
         show_notices("settings")
         if error is not None and error.field not in {k.field for k in KNOBS}:
             st.error(str(error))
@@ -154,7 +162,7 @@ def settings_sidebar() -> Runner:
             live = all(k.field in LIVE for k in KNOBS if k.section == section)
             with st.expander(f"{section} · live" if live else section, expanded=expanded):
                 for knob in (k for k in KNOBS if k.section == section):
-                    _widget(knob)
+                    _widget(knob, values)
                     if error is not None and error.field == knob.field:
                         st.error(str(error))
     return runner
@@ -178,7 +186,7 @@ def _take_new_inputs() -> None:
     name = st.session_state["preset"]
     if name != st.session_state[PRESET_NAME]:
         st.session_state[PRESET_NAME] = name
-        _fill_form(preset(name, device=st.session_state["cfg_device"]))
+        _fill_form(preset(name, device=form_values()["device"]))
     files = st.session_state.get("image_upload") or []
     if files and [f.file_id for f in files] != st.session_state.get(UPLOADED):
         st.session_state[UPLOADED] = [f.file_id for f in files]
@@ -187,26 +195,31 @@ def _take_new_inputs() -> None:
 
 def _fill_form(config: TrainConfig) -> None:
     st.session_state[BASE] = config
-    for knob in KNOBS:
-        st.session_state[knob.key] = knob.to_widget(getattr(config, knob.field))
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
 
 
-def form_config() -> TrainConfig:
-    """The config the widgets describe.  Raises ConfigError naming the first bad field."""
+def form_values() -> dict[str, Any]:
+    """What each knob says (a widget not drawn yet shows the value it will start from)."""
     base = st.session_state[BASE]
-    return base.replace(**{k.field: k.from_widget(base, st.session_state[k.key]) for k in KNOBS})
+    return {k.field: st.session_state.get(k.key, k.to_widget(getattr(base, k.field))) for k in KNOBS}
 
 
-def _apply_form(runner: Runner) -> tuple[Runner, ConfigError | None]:
+def form_config(values: dict[str, Any]) -> TrainConfig:
+    """The config the knobs describe.  Raises ConfigError naming the first bad field."""
+    base = st.session_state[BASE]
+    return base.replace(**{k.field: k.from_widget(base, values[k.field]) for k in KNOBS})
+
+
+def _apply_form(runner: Runner, values: dict[str, Any]) -> tuple[Runner, ConfigError | None]:
     try:
-        config = form_config()
+        config = form_config(values)
     except ConfigError as exc:
         return runner, exc
+    st.session_state[BASE] = config   # the widgets' starting values follow what they say
     old = runner.config.to_dict()
     changes = {name: value for name, value in config.to_dict().items() if value != old[name]}
     if set(changes) - LIVE:
         if runner.snapshot.step == 0 or not runner.alive:   # nothing trained yet: nothing to lose
-            import sys as _s; print("REBUILD", sorted(set(changes) - LIVE)[:5], file=_s.stderr, flush=True)
             runner = start_run(config)
             st.session_state[MIRRORS] = runner
         else:
@@ -234,7 +247,7 @@ def _confirm_rebuild(runner: Runner, changes: dict[str, Any]) -> None:
 
 def _rebuild() -> None:
     try:
-        start_run(form_config())
+        start_run(form_config(form_values()))
     except GanCoreError as exc:
         notify("error", str(exc), "settings")
 
@@ -244,21 +257,22 @@ def _discard() -> None:
 
 
 # ---------------------------------------------------------------------------------- widgets
-def _widget(knob: Knob) -> None:
-    needs = knob.needs
-    disabled = needs is not None and st.session_state[f"cfg_{needs[0]}"] not in needs[1]
+def _widget(knob: Knob, values: dict[str, Any]) -> None:
+    needs, value = knob.needs, values[knob.field]
+    disabled = needs is not None and values[needs[0]] not in needs[1]
     common = dict(key=knob.key, help=knob.help(), disabled=disabled)
     if knob.kind == "choice":
-        options = _options(knob.field, st.session_state[knob.key])
-        st.selectbox(knob.label, options, format_func=lambda v: _option_label(knob.field, v), **common)
+        options = _options(knob.field, value)
+        st.selectbox(knob.label, options, index=options.index(value),
+                     format_func=lambda v: _option_label(knob.field, v), **common)
     elif knob.kind == "int":
-        st.number_input(knob.label, step=1, **common)
+        st.number_input(knob.label, value=value, step=1, **common)
     elif knob.kind == "float":
-        st.number_input(knob.label, step=knob.step, format="%g", **common)
+        st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
     elif knob.kind == "bool":
-        st.checkbox(knob.label, **common)
+        st.checkbox(knob.label, value=value, **common)
     else:
-        st.text_input(knob.label, **common)
+        st.text_input(knob.label, value=value, **common)
     if knob.extra is not None and not disabled:
         knob.extra()
 
@@ -285,10 +299,11 @@ def _option_label(field: str, value: str) -> str:
 
 
 def _take_images(files: list) -> None:
+    values = form_values()
     try:
-        folder, skipped = store_images([(f.name, f.getvalue()) for f in files],
-                                       st.session_state["cfg_image_size"], st.session_state["cfg_channels"],
-                                       st.session_state.get(UPLOAD_DIR))
+        folder, skipped = store_images([(f.name, f.getvalue()) for f in files], values["image_size"],
+                                       values["channels"], st.session_state.get(UPLOAD_DIR))
+        _fill_form(st.session_state[BASE].replace(dataset="folder", image_folder=str(folder)))
     except GanCoreError as exc:
         notify("error", str(exc), "settings")
         return
@@ -296,5 +311,4 @@ def _take_images(files: list) -> None:
         notify("warning", f"Skipped {len(skipped)} file(s) that are not images: {', '.join(skipped[:5])}.",
                "settings")
     notify("success", f"Using {len(files) - len(skipped)} uploaded image(s) as the real data.", "settings")
-    st.session_state[UPLOAD_DIR] = st.session_state["cfg_image_folder"] = str(folder)
-    st.session_state["cfg_dataset"] = "folder"
+    st.session_state[UPLOAD_DIR] = str(folder)

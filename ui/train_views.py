@@ -61,7 +61,6 @@ def _views() -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    import sys as _s, time as _t; print(_t.strftime("%X"), "VIEWS", id(runner) % 10000, snap.status, snap.step, snap.config.dataset if snap.config else None, st.session_state[_FAST], st.session_state[_IN_FULL_RUN], file=_s.stderr, flush=True)
     follow = st.session_state.pop(_FULL_RERUN, False) or (snap.status in MOVING) != st.session_state[_FAST]
     if follow and not st.session_state[_IN_FULL_RUN]:
         # A new run (the settings must follow it) or a change of pace (swap the fragments).  Never

@@ -15,7 +15,7 @@ from gan_core.presets import PRESETS
 from gan_core.runner import Runner
 from gan_core.visuals import ToyView
 from ui import charts, checkpoint_panel
-from ui.config_form import MIRRORS
+from ui.config_form import GENERATION, MIRRORS
 from ui.runs import DEFAULT_PRESET
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -45,6 +45,11 @@ def ready(app: AppTest) -> AppTest:
     return app.run()
 
 
+def knob(app: AppTest, field: str):
+    """The settings widget of a config field (its key changes each time the form is refilled)."""
+    return app.get_by_key(f"cfg{app.session_state[GENERATION]}_{field}")
+
+
 def errors(app: AppTest) -> list[str]:
     return [e.value for e in app.error]
 
@@ -71,23 +76,23 @@ def test_every_preset_loads_and_renders(at):
 
 def test_invalid_values_show_the_config_message_and_change_nothing(at):
     before = runner(at).config
-    for widget, bad, good, message in (
-        (at.number_input(key="cfg_lr_g"), 20.0, 1e-3, "lr_g: 20.0 is outside the allowed range [1e-08, 10]"),
-        (at.number_input(key="cfg_pack"), 3, 1, "pack: batch_size 256 must be a multiple of pack 3"),
-        (at.text_input(key="cfg_g_hidden"), "128, many", "128, 128, 128", "g_hidden: '128, many' is not a valid value"),
+    for field, bad, good, message in (
+        ("lr_g", 20.0, 1e-3, "lr_g: 20.0 is outside the allowed range [1e-08, 10]"),
+        ("pack", 3, 1, "pack: batch_size 256 must be a multiple of pack 3"),
+        ("g_hidden", "128, many", "128, 128, 128", "g_hidden: '128, many' is not a valid value"),
     ):
-        widget.set_value(bad).run()
+        knob(at, field).set_value(bad).run()
         assert not at.exception
         assert errors(at) == [message]
         assert runner(at).config == before, "nothing is applied while a value is invalid"
-        widget.set_value(good).run()
+        knob(at, field).set_value(good).run()
         assert not errors(at)
 
 
 def test_live_knob_reaches_the_running_model(at):
     run = runner(at)
-    at.number_input(key="cfg_lr_d").set_value(5e-4).run()
-    at.selectbox(key="cfg_loss").set_value("mse").run()
+    knob(at, "lr_d").set_value(5e-4).run()
+    knob(at, "loss").set_value("mse").run()
     assert runner(at) is run, "a live change keeps the model"
     assert run.config.lr_d == 5e-4 and run.config.loss == "mse"
     published = run.wait_for(lambda s: s.config.lr_d == 5e-4 and s.config.loss == "mse", timeout=30)
@@ -99,7 +104,7 @@ def test_structural_change_asks_before_discarding_a_trained_run(at):
     run = runner(at)
     at.button(key="step").click().run()
     run.wait_for(lambda s: s.step == 1)
-    at.number_input(key="cfg_latent_dim").set_value(3).run()
+    knob(at, "latent_dim").set_value(3).run()
     assert runner(at) is run and run.config.latent_dim == 2, "nothing rebuilt before confirming"
     assert any("Pending changes need a new model" in w.value and "latent_dim: 2 → 3" in w.value
                for w in at.warning)
@@ -112,23 +117,23 @@ def test_structural_change_asks_before_discarding_a_trained_run(at):
 
 def test_structural_change_before_training_rebuilds_at_once(at):
     run = runner(at)
-    at.selectbox(key="cfg_dataset").set_value("moons").run()
+    knob(at, "dataset").set_value("moons").run()
     assert runner(at) is not run and runner(at).config.dataset == "moons"
     assert not at.warning
 
 
 def test_divergence_is_explained_and_the_last_good_state_stays_usable(at):
     run = runner(at)
-    at.selectbox(key="cfg_loss").set_value("log").run()
-    at.number_input(key="cfg_lr_d").set_value(10.0).run()
-    at.number_input(key="cfg_lr_g").set_value(10.0).run()
+    knob(at, "loss").set_value("log").run()
+    knob(at, "lr_d").set_value(10.0).run()
+    knob(at, "lr_g").set_value(10.0).run()
     at.button(key="step").click().run()
     at.button(key="step").click().run()
     assert run.wait_for(lambda s: s.status == "diverged").step == 1, "rolled back to the last good step"
     at.run()
     assert any("log(0) = -inf" in e for e in errors(at))
     assert any("last good state (step 1)" in i.value and "library BCE" in i.value for i in at.info)
-    at.selectbox(key="cfg_loss").set_value("bce").run()
+    knob(at, "loss").set_value("bce").run()
     at.button(key="step").click().run()
     assert run.wait_for(lambda s: s.step == 2).status == "paused"
 
@@ -136,9 +141,9 @@ def test_divergence_is_explained_and_the_last_good_state_stays_usable(at):
 def test_discard_puts_the_settings_back(at):
     at.button(key="step").click().run()
     runner(at).wait_for(lambda s: s.step == 1)
-    at.number_input(key="cfg_seed").set_value(7).run()
+    knob(at, "seed").set_value(7).run()
     at.button(key="discard_changes").click().run()
-    assert at.number_input(key="cfg_seed").value == 0 and not at.warning
+    assert knob(at, "seed").value == 0 and not at.warning
 
 
 def test_checkpoint_save_resume_and_bad_uploads(at, tmp_path, monkeypatch):
@@ -166,7 +171,7 @@ def test_checkpoint_save_resume_and_bad_uploads(at, tmp_path, monkeypatch):
 
 
 def test_folder_upload_refuses_non_images(at):
-    at.selectbox(key="cfg_dataset").set_value("folder").run()
+    knob(at, "dataset").set_value("folder").run()
     assert "image_folder: name the folder that holds your images" in errors(at)
     at.file_uploader(key="image_upload").set_value(("notes.txt", b"hello", "text/plain")).run()
     assert any("None of the 1 files is an image that can be read (notes.txt)." in e for e in errors(at))
