@@ -25,6 +25,7 @@ IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command c
 MOVING = ("running", "queued", "loading")
 SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
 PICTURE_WIDTH = 360          # sample grids are shown this wide, enlarged by the browser (CRISP)
+TIMELINE_WIDTH = 120
 CRISP = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
          "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
 _MEMO = "_view_memo"
@@ -197,9 +198,11 @@ def _curves(snap: Snapshot) -> None:
 
 
 def _png(samples: np.ndarray) -> bytes:
-    """A grid as PNG.  Shown with output_format="PNG": Streamlit's "auto" re-encodes an opaque
-    PNG as JPEG on every refresh, which costs time and smears the pixels."""
-    return png_bytes(image_grid(torch.from_numpy(samples), nrow=6))
+    """A grid as PNG, grey when the images are (a third of the bytes to encode: this runs on every
+    refresh beside the training thread).  Shown with output_format="PNG": Streamlit's "auto"
+    re-encodes an opaque PNG as JPEG each time, which costs time and smears the pixels."""
+    grid = image_grid(torch.from_numpy(samples), nrow=6)
+    return png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid)
 
 
 def _images(snap: Snapshot) -> None:
@@ -214,8 +217,8 @@ def _images(snap: Snapshot) -> None:
 
 
 def _timeline(snap: Snapshot) -> None:
-    """Earlier grids.  Each is encoded once: the runner keeps one array per entry, so an entry
-    whose array is the one already drawn reuses its picture."""
+    """Earlier grids, as one image list (one element, not a column each).  Each grid is encoded
+    once: the runner keeps one array per entry, so an entry whose array was drawn reuses its PNG."""
     if len(snap.timeline) < 2:
         return
     drawn = st.session_state.get(_TIMELINE, {})
@@ -224,8 +227,8 @@ def _timeline(snap: Snapshot) -> None:
     st.session_state[_TIMELINE] = pictures
     st.markdown("**Timeline**: the same fixed z at earlier steps")
     with st.container(key="timeline"):
-        for col, (step, (_, png)) in zip(st.columns(len(pictures)), pictures.items()):
-            col.image(png, output_format="PNG", caption=f"step {step:,}")
+        st.image([png for _, png in pictures.values()], caption=[f"step {step:,}" for step in pictures],
+                 width=TIMELINE_WIDTH, output_format="PNG")
 
 
 def _toy(snap: Snapshot) -> None:
