@@ -98,6 +98,8 @@ FIELD_HELP: dict[str, str] = {
     "loss": "How D's verdicts become a loss.",
     "g_loss": "Which G objective: the paper's minimax form or its non-saturating trick.",
     "d_update": "How the real and fake halves of D's loss become updates.",
+    "r1_gamma": ("R1 penalty gamma/2 * |grad_x D's logit|^2 on real data, added to D's loss (0 "
+                 "turns it off): keeps D smooth on the data, so G keeps every mode."),
     "noise": "Distribution of the noise z fed to G.",
     "noise_constant": "The value of every z entry when noise is 'constant'.",
     "optimizer": "The update rule for both G and D.",
@@ -153,6 +155,7 @@ class TrainConfig:
     loss: str = "bce"
     g_loss: str = "non_saturating"
     d_update: str = "mean"
+    r1_gamma: float = 0.0
     # --- noise
     noise: str = "normal"
     noise_constant: float = 0.5
@@ -204,6 +207,7 @@ class TrainConfig:
             _in_range(name, getattr(self, name), 0.0, 0.9999)
         _in_range("dropout", self.dropout, 0.0, 0.95)
         _in_range("lr_decay", self.lr_decay, 0.0, 1.0)
+        _in_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
         _in_range("leaky_slope", self.leaky_slope, 0.0, 1.0)
         _in_range("bn_eps", self.bn_eps, 1e-12, 10.0)
         for name in ("g_hidden", "d_hidden"):

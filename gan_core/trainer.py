@@ -30,7 +30,8 @@ STEP_KINDS = ("step", "d", "g")
 # Fields that can change on a live model; any other change needs a rebuild (new Trainer).
 LIVE_FIELDS = frozenset({"lr_g", "lr_d", "lr_decay", "beta1", "beta2", "momentum", "optimizer",
                          "loss", "g_loss", "d_update", "d_steps", "order", "batch_size", "noise",
-                         "noise_constant", "metrics_every", "eval_every", "steps", "device"})
+                         "noise_constant", "r1_gamma", "metrics_every", "eval_every", "steps",
+                         "device"})
 FIXED_Z_SIZE = 64
 
 
@@ -160,7 +161,7 @@ class Trainer:
         p_real = self.D(real)
         if c.d_update == "split":   # seed 002: a real-batch update, then a fake-batch update
             loss_real = losses.loss_term(c.loss, p_real, 1.0)
-            self._descend(self.opt_d, loss_real)
+            self._descend(self.opt_d, self._with_r1(loss_real, real))
             p_fake = self.D(fake)
             loss_fake = losses.loss_term(c.loss, p_fake, 0.0)
             self._descend(self.opt_d, loss_fake)
@@ -171,8 +172,20 @@ class Trainer:
             loss_d = loss_real + loss_fake
             if c.d_update == "mean":
                 loss_d = loss_d / 2
-            self._descend(self.opt_d, loss_d)
+            self._descend(self.opt_d, self._with_r1(loss_d, real))
         return loss_d.detach(), p_real.detach().mean(), p_fake.detach().mean()
+
+    def _with_r1(self, loss: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """``loss`` plus, when ``r1_gamma`` > 0, the R1 penalty gamma/2 * E|grad_x logit D(x)|^2
+        on real data (Mescheder et al. 2018).  It keeps D flat on the data, so D stops chasing
+        G from mode to mode and the game settles with every mode kept.  History keeps the plain
+        GAN loss, comparable with or without the penalty."""
+        if not self.config.r1_gamma:
+            return loss
+        real = real.detach().requires_grad_(True)
+        logits = self.D.logits(real)
+        grad, = torch.autograd.grad(logits.sum(), real, create_graph=True)
+        return loss + self.config.r1_gamma / 2 * grad.square().sum() / len(logits)
 
     def _update_g(self) -> tuple[torch.Tensor, ...]:
         c = self.config

@@ -30,6 +30,10 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x.reshape(-1, *self.in_shape)).reshape(-1)
 
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's scores before its final Sigmoid (every body ends in one): what R1 penalises."""
+        return self.body[:-1](x.reshape(-1, *self.in_shape)).reshape(-1)
+
 
 def activation(name: str, slope: float) -> nn.Module:
     return nn.LeakyReLU(slope) if name == "leaky_relu" else nn.ReLU()
