@@ -7,7 +7,8 @@
 Each seed trains the preset (with that seed) for its own number of steps on the CPU and scores
 2,500 samples with ``gan_core.metrics.mode_metrics``: modes covered, % high-quality samples and
 reverse KL.  The summary gives mean +- standard error over the seeds, then the published figures
-(PacGAN, Lin et al. 2018, Table 1, 2,500 samples, same metrics) for the same mixture.
+for the same mixture (PacGAN, Lin et al. 2018, synthetic-data table: 2,500 samples, the same
+metrics, 10 runs each as in its code's config).
 
 Runs use one torch thread by default: the toy nets are small, and on a shared 2-core machine two
 threads that wait for each other run several times slower than one.
@@ -30,7 +31,7 @@ from gan_core.presets import PRESETS, preset
 from gan_core.trainer import Trainer
 
 RECIPES = ("toy-ring-sharp", "toy-grid-sharp", "toy-ring-collapse")
-# (method, modes, % high quality, reverse KL) from PacGAN's Table 1 (2,500 samples, their runs).
+# (method, modes, % high quality, reverse KL) from PacGAN's synthetic-data table (2,500 samples).
 PUBLISHED: dict[str, list[tuple[str, float, float, float]]] = {
     "ring": [("GAN (PacGAN's runs)", 6.3, 98.2, 0.45), ("PacGAN2", 7.9, 95.6, 0.07)],
     "grid": [("GAN (PacGAN's runs)", 17.3, 94.8, 0.70), ("PacGAN4", 24.8, 93.6, 0.04)],

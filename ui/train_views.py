@@ -122,7 +122,7 @@ def _controls(snap: Snapshot) -> None:
                    help="Start this config again from fresh weights (step 0).")
     cols[6].selectbox("Steps between refreshes", SPEEDS, key="speed",
                       format_func=lambda v: "auto (by time)" if v == "auto" else f"{v} step(s)",
-                      help="auto: the views follow training about 4 times a second. A number: the "
+                      help="auto: the views follow training about twice a second. A number: the "
                            "run publishes after exactly that many steps (1 = slow motion).")
 
 

@@ -130,7 +130,8 @@ def test_json_round_trip_preserves_every_field() -> None:
         ndf=10, d_first_bn=True, init="dcgan", pack=1, loss="mse", g_loss="saturating",
         d_update="split", noise="uniform01", noise_constant=0.75, optimizer="sgd", lr_g=0.003,
         lr_d=0.004, beta1=0.1, beta2=0.2, momentum=0.9, batch_size=24, d_steps=3, order="g_first",
-        steps=77, seed=99, device="cpu", metrics_every=3, eval_every=11, lr_decay=0.5)
+        steps=77, seed=99, device="cpu", metrics_every=3, eval_every=11, lr_decay=0.5,
+        r1_gamma=0.25)
     defaults = TrainConfig()
     changed = [f.name for f in dataclasses.fields(TrainConfig)
                if getattr(unusual, f.name) == getattr(defaults, f.name)]

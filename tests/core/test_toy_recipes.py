@@ -1,10 +1,16 @@
 """The toy recipes (presets that beat PacGAN's tables, and one that collapses on purpose) and the
-``lr_decay`` knob they rely on.  The full 5-seed figures come from ``python -m bench.toy_quality``;
-here the knob is checked, and the collapse recipe is trained until it has collapsed."""
+``lr_decay`` and ``r1_gamma`` knobs they rely on.  The 5-seed figures come from
+``python -m bench.toy_quality``; here the knobs are checked, and the collapse recipe is trained
+until it has collapsed."""
 from __future__ import annotations
 
-import pytest
+import json
+import math
 
+import pytest
+import torch
+
+from bench import toy_quality
 from gan_core.config import ConfigError
 from gan_core.metrics import mode_metrics
 from gan_core.presets import PRESETS, describe, preset
@@ -53,6 +59,37 @@ def test_no_decay_by_default_and_out_of_range_decay_is_refused() -> None:
         preset("toy-ring", lr_decay=1.5)
 
 
+def test_r1_penalty_changes_d_updates_but_not_the_recorded_loss() -> None:
+    plain, penalised = small(), small(r1_gamma=1.0)
+    for trainer in (plain, penalised):
+        trainer.step()
+        trainer.flush()
+    assert plain.history.loss_d == pytest.approx(penalised.history.loss_d)   # same start, plain loss
+    d_plain, d_r1 = (torch.cat([p.flatten() for p in t.D.parameters()]) for t in (plain, penalised))
+    assert not torch.allclose(d_plain, d_r1)
+
+
+def test_r1_penalty_is_gamma_half_the_mean_squared_input_gradient_of_the_logit() -> None:
+    trainer = small(r1_gamma=4.0)
+    real = trainer.data.sample(16, trainer.rng)
+    x = real.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(trainer.D.logits(x).sum(), x)
+    expected = 4.0 / 2 * grad.square().sum(dim=1).mean()
+    zero = torch.zeros(())
+    assert trainer._with_r1(zero, real).item() == pytest.approx(expected.item(), rel=1e-5)
+    trainer.apply_changes(r1_gamma=0.0)                        # a live knob; 0 turns it off
+    assert trainer._with_r1(zero, real) is zero
+
+
+def test_r1_works_with_split_updates_and_packing() -> None:
+    for trainer in (Trainer(preset("seed-002-pattern", device="cpu", r1_gamma=0.5, steps=3)),
+                    small(pack=2, r1_gamma=0.5)):
+        for _ in range(3):
+            trainer.step()
+        trainer.flush()
+        assert all(math.isfinite(v) for v in trainer.history.loss_d)
+
+
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipes_are_documented_presets(name: str) -> None:
     config = preset(name)
@@ -67,3 +104,14 @@ def test_collapse_recipe_collapses_within_800_steps() -> None:
     scores = mode_metrics(trainer.sample(2500), "ring")
     # total collapse onto one mode is log 8 = 2.08 nats; a uniform spread is 0
     assert scores["modes"] <= 2 and scores["reverse_kl"] > 1.0
+
+
+def test_toy_quality_bench_prints_a_table_beside_the_published_figures(tmp_path, capsys) -> None:
+    out = tmp_path / "toy.json"
+    assert toy_quality.main(["--recipes", "toy-ring", "--seeds", "2", "--steps", "10",
+                             "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| ring | toy-ring (ours) | 2 | 10 |" in text and "PacGAN2 (published)" in text
+    rows = json.loads(out.read_text())["seeds"]
+    assert [r["seed"] for r in rows] == [0, 1] and all(r["samples"] == 2500 for r in rows)
+    assert toy_quality.main(["--recipes", "toy-moons"]) == 2
