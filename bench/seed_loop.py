@@ -98,15 +98,20 @@ class SeedStyleLoop:
         c = self.config
         real = self._real_batch()
         if c.d_update == "split":   # seed 002: a real-batch update, then a fake-batch update
-            loss_real = self._descend_d(losses.loss_term(c.loss, self.D(real), 1.0))
+            loss_real = self._descend_d(losses.loss_term(c.loss, self.D(real), 1.0), real)
             loss_fake = self._descend_d(losses.loss_term(c.loss, self.D(fake), 0.0))
             return (loss_real + loss_fake) / 2
         loss_real, loss_fake = losses.d_loss_terms(c.loss, self.D(real), self.D(fake))
         loss_d = loss_real + loss_fake
-        return self._descend_d(loss_d / 2 if c.d_update == "mean" else loss_d)
+        return self._descend_d(loss_d / 2 if c.d_update == "mean" else loss_d, real)
 
-    def _descend_d(self, loss: torch.Tensor) -> torch.Tensor:
+    def _descend_d(self, loss: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """One D update; with ``r1_gamma`` the R1 penalty on ``real`` joins the loss, as in the
+        Trainer, so both loops do the same work (the recorded loss stays the plain GAN loss)."""
+        penalty = 0.0
+        if self.config.r1_gamma and real is not None:
+            penalty = losses.r1_penalty(self.D.logits, real, self.config.r1_gamma)
         self.opt_d.zero_grad()
-        loss.backward()
+        (loss + penalty).backward()
         self.opt_d.step()
         return loss

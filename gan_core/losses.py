@@ -36,3 +36,14 @@ def g_loss(form: str, g_form: str, p_fake: torch.Tensor) -> torch.Tensor:
     if g_form == "saturating":
         return -loss_term(form, p_fake, 0.0)
     raise ValueError(f"unknown G loss {g_form!r}")
+
+
+def r1_penalty(logits_of, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): gamma/2 * E |grad_x logit D(x)|^2 on real data.
+
+    ``logits_of`` maps a batch to D's logits.  The gradient is built with ``create_graph`` so that
+    D's update can descend on it too."""
+    real = real.detach().requires_grad_(True)
+    logits = logits_of(real)
+    grad, = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return gamma / 2 * grad.square().sum() / len(logits)

@@ -61,6 +61,10 @@ class RunSlots:
 SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")))
 
 
+# Steps between live quality measurements: 0.1-0.9 s each on a CPU, so a few percent of training.
+METRICS_EVERY = 500
+
+
 def training_threads(slots: RunSlots) -> int:
     """CPU threads for one run's training thread (the one place this is decided): one core stays
     free for the web server, and the runs that may train at once share the others.  Oversubscribed
@@ -108,7 +112,7 @@ class Runner:
     def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
-                 metrics_every: int = 500):
+                 metrics_every: int = METRICS_EVERY):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
         self.config = trainer.config if trainer is not None else config.validate()
@@ -119,7 +123,9 @@ class Runner:
         self._stop = threading.Event()
         self.refresh_seconds = refresh_seconds
         self.steps_per_refresh: int | None = None     # None: publish by time (refresh_seconds)
-        self._live_metrics, self._metrics_every, self._metrics_step = live_metrics, metrics_every, -1
+        # Measured first at step 0, so the panel shows the untrained starting point at once.
+        self._live_metrics, self._metrics_every = live_metrics, metrics_every
+        self._metrics_step = -metrics_every
         self._metrics: dict[str, Any] = {}
         self._timeline: list[tuple[int, np.ndarray]] = []
         self._pattern_history: list[tuple[int, np.ndarray]] = []

@@ -182,10 +182,7 @@ class Trainer:
         GAN loss, comparable with or without the penalty."""
         if not self.config.r1_gamma:
             return loss
-        real = real.detach().requires_grad_(True)
-        logits = self.D.logits(real)
-        grad, = torch.autograd.grad(logits.sum(), real, create_graph=True)
-        return loss + self.config.r1_gamma / 2 * grad.square().sum() / len(logits)
+        return loss + losses.r1_penalty(self.D.logits, real, self.config.r1_gamma)
 
     def _update_g(self) -> tuple[torch.Tensor, ...]:
         c = self.config

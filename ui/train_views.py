@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from gan_core.render import image_grid, png_bytes
-from gan_core.runner import Runner, Snapshot
+from gan_core.runner import METRICS_EVERY, Runner, Snapshot
 from ui import charts
 from ui.runs import READY, start_run
 from ui.session import current_runner
@@ -162,9 +162,13 @@ def _live_metrics(snap: Snapshot) -> None:
     if not snap.metrics:
         return
     items = list(snap.metrics.items())
-    for col, (name, entry) in zip(st.columns(len(items)), items):
-        value = entry["value"]
-        col.metric(name, f"{value:.3g}" if isinstance(value, float) else str(value), help=entry.get("help"))
+    with st.container(key="quality_metrics"):
+        st.caption(f"Quality, measured every {METRICS_EVERY} steps on a fixed set of samples (hover "
+                   "a figure for what it means): losses alone do not say whether a GAN is good.")
+        for col, (name, entry) in zip(st.columns(len(items)), items):
+            value = entry["value"]
+            col.metric(name, f"{value:.3g}" if isinstance(value, float) else str(value),
+                       help=entry.get("help"))
 
 
 # ---------------------------------------------------------------------------------- figures

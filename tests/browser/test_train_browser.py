@@ -5,21 +5,15 @@ update and the steps/s seen with the page open.
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from conftest import ROOT, save_screenshot
+from bench.live_page import (charted_step, choose_preset, press, stat, step_count,
+                             wait_for_chart_beyond)
+from conftest import save_screenshot
 
 WAIT = 60_000   # ms: generous, CI boxes are small and shared
-# The last step drawn on the loss chart (Plotly keeps the traces it drew on the chart's div).
-LAST_CHARTED_STEP = """() => {
-    const chart = document.querySelector('.st-key-loss_chart .js-plotly-plot');
-    const trace = chart && chart._fullData && chart._fullData.find(t => t.name === 'D loss');
-    return trace && trace.x.length ? trace.x[trace.x.length - 1] : 0;
-}"""
 TOY_HEATMAP_DRAWN = """() => {
     const chart = document.querySelector('.st-key-toy_chart .js-plotly-plot');
     return !!chart && chart._fullData.some(t => t.type === 'heatmap')
@@ -27,41 +21,22 @@ TOY_HEATMAP_DRAWN = """() => {
 }"""
 
 
-def stat(page: Page, key: str):
-    return page.locator(f".st-key-stat_{key} [data-testid='stMetricValue']")
-
-
-def step_count(page: Page) -> int:
-    return int(stat(page, "step").inner_text().replace(",", ""))
-
-
-def press(page: Page, key: str) -> None:
-    page.locator(f".st-key-{key}").get_by_role("button").click()
-
-
-def choose_preset(page: Page, name: str) -> None:
-    page.locator(".st-key-preset").get_by_role("combobox").click()
-    page.get_by_role("option", name=name, exact=True).click()
-
-
-def charted_step(page: Page) -> float:
-    return page.evaluate(LAST_CHARTED_STEP)
-
-
 def test_play_pause_step_and_the_toy_heatmap(page: Page):
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
     choose_preset(page, "seed-001-mlp")
     expect(page.locator(".st-key-samples img")).to_be_visible(timeout=WAIT)   # an image preset now
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    # the live quality panel: the digit classifier's view of the untrained G, at step 0
+    expect(page.locator(".st-key-quality_metrics")).to_contain_text("classes covered", timeout=WAIT)
     before = charted_step(page)
 
     started = time.perf_counter()
     press(page, "play")
-    page.wait_for_function(f"() => ({LAST_CHARTED_STEP})() > {before}", timeout=WAIT)
+    wait_for_chart_beyond(page, before)
     first_update = time.perf_counter() - started
     expect(stat(page, "status")).to_have_text("running")
     shown = charted_step(page)
-    page.wait_for_function(f"() => ({LAST_CHARTED_STEP})() > {shown}", timeout=WAIT)   # and again
+    wait_for_chart_beyond(page, shown)   # and again
     counted, counted_at = step_count(page), time.perf_counter()
     expect(stat(page, "step")).not_to_have_text(re.compile(rf"^{counted:,}$"), timeout=WAIT)
     rate_shown = stat(page, "rate").inner_text()

@@ -1,0 +1,73 @@
+"""A real ``streamlit run app.py`` on a free localhost port, and Debian's Chromium to look at it.
+
+Shared by the browser tests and ``bench.live_page``: both need the app exactly as a user starts
+it, offline, and a headless browser with the flags CI allows."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+START_SECONDS = 60
+
+
+class AppDidNotStart(RuntimeError):
+    """The server exited or never answered its health check."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_path() -> str | None:
+    """$CHROMIUM, else Debian's chromium on the PATH (``.ci/run`` installs it)."""
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextmanager
+def running_app(log_path: Path) -> Iterator[str]:
+    """Start the app offline, poll its health endpoint until it answers, yield its URL, stop it."""
+    port = free_port()
+    env = {**os.environ, "GAN_PLAYGROUND_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_healthy(server, url, log_path)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _wait_until_healthy(server: subprocess.Popen, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AppDidNotStart(f"streamlit did not start; see {log_path}")
+        time.sleep(0.2)
