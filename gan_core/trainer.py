@@ -63,6 +63,9 @@ class History:
     d_fake: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
     evals: list[dict[str, float]] = field(default_factory=list)
+    # Bumped whenever rows are taken back (a rollback), so a reader that copies only the rows
+    # added since its last look knows to copy everything again.
+    revision: int = field(default=0, compare=False)
 
     COLUMNS = ("step", "kind", *METRICS, "time")
 
@@ -77,6 +80,7 @@ class History:
         return cls(**{c: list(data[c]) for c in cls.COLUMNS}, evals=[dict(e) for e in data["evals"]])
 
     def truncate(self, length: int) -> None:
+        self.revision += 1
         for column in self.COLUMNS:
             del getattr(self, column)[length:]
         self.evals = [e for e in self.evals if e["step"] <= (self.step[-1] if self.step else 0)]

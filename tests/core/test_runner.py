@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,7 +15,8 @@ from gan_core import Trainer
 from gan_core.checkpoint import read_checkpoint
 from gan_core.config import ConfigError
 from gan_core.presets import preset
-from gan_core.runner import RunSlots, Runner
+from gan_core.runner import HistoryArrays, RunSlots, Runner
+from gan_core.trainer import METRICS
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
 
@@ -175,3 +177,27 @@ def test_a_run_whose_data_cannot_load_reports_failed(tmp_path: Path) -> None:
     finally:
         runner.stop()
     assert not runner.alive and runner.snapshot.status == "failed"
+
+
+def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
+    trainer = Trainer(preset("toy-ring", device="cpu", metrics_every=2))
+    arrays = HistoryArrays()
+    for _ in range(4):
+        trainer.step()
+    trainer.flush()
+    first = arrays.update(trainer.history)
+    assert list(first["step"]) == [1, 2, 3, 4] and list(first["kind"]) == ["step"] * 4
+    trainer.step_d()
+    trainer.flush()
+    second = arrays.update(trainer.history)
+    assert list(second["step"]) == [1, 2, 3, 4, 5] and second["kind"][-1] == "d"
+    assert len(first["step"]) == 4                              # what was handed out never changes
+    trainer.history.truncate(2)                                  # a rollback, then regrowth
+    trainer.history.step += [3, 4, 5]
+    for column in ("kind", *METRICS, "time"):
+        getattr(trainer.history, column).extend(getattr(trainer.history, column)[-1:] * 3)
+    assert list(arrays.update(trainer.history)["step"]) == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(arrays.update(trainer.history)["loss_d"],
+                                  np.asarray(trainer.history.loss_d))
+    fresh = Trainer(preset("toy-ring", device="cpu"))
+    assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
