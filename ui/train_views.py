@@ -163,6 +163,9 @@ def _live_metrics(snap: Snapshot) -> None:
         return
     items = list(snap.metrics.items())
     with st.container(key="quality_metrics"):
+        if all(entry["value"] == "n/a" for _, entry in items):   # no metric fits this data
+            st.caption(" ".join(f"Quality metrics: {entry['help']}" for _, entry in items))
+            return
         st.caption(f"Quality, measured every {METRICS_EVERY} steps on a fixed set of samples (hover "
                    "a figure for what it means): losses alone do not say whether a GAN is good.")
         for col, (name, entry) in zip(st.columns(len(items)), items):

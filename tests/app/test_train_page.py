@@ -72,6 +72,9 @@ def test_every_preset_loads_and_renders(at):
         assert run.snapshot.status == "paused", (name, run.snapshot.message)
         assert not at.exception and not errors(at), name
         assert PRESETS[name][0] in [c.value for c in at.caption], "the preset's description is shown"
+        shown = [m.label for m in at.metric] + [c.value for c in at.caption]
+        assert any(text.startswith(("modes covered", "classes covered", "Quality metrics:"))
+                   for text in shown), f"{name}: the quality panel (figures, or why there are none)"
 
 
 def test_invalid_values_show_the_config_message_and_change_nothing(at):

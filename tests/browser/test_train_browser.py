@@ -55,11 +55,12 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
         expect(stat(page, "step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
     expect(page.locator(".st-key-samples img")).to_be_visible()
 
-    choose_preset(page, "toy-spiral")   # the run has trained: switching asks first
+    choose_preset(page, "toy-grid")   # the run has trained: switching asks first
     expect(page.locator(".st-key-pending_rebuild")).to_contain_text("Pending changes need a new model")
     press(page, "apply_rebuild")
     page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
     expect(stat(page, "step")).to_have_text("0")
+    expect(page.locator(".st-key-quality_metrics")).to_contain_text("modes covered (of 25)")
     press(page, "play")
     expect(stat(page, "step")).not_to_have_text("0", timeout=WAIT)
     press(page, "pause")
