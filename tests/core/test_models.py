@@ -39,8 +39,8 @@ HAND_COUNTS: dict[str, tuple[int, int]] = {
                        + 2 * 128 + 128 * 64 * 4 * 4 + 2 * 64 + 64 * 1 * 4 * 4,
                        1 * 64 * 4 * 4 + 2 * 64 + 64 * 128 * 4 * 4 + 2 * 128 + 128 * 256 * 4 * 4
                        + 2 * 256 + 256 * 512 * 4 * 4 + 2 * 512 + 512 * 1 * 4 * 4),
-    # dcgan-small: z 64 -> 7x7 (kernel 7) -> 14 -> 28, ngf = ndf = 32, no BN on D's first conv.
-    "dcgan-small": (64 * 64 * 7 * 7 + 2 * 64 + 64 * 32 * 4 * 4 + 2 * 32 + 32 * 1 * 4 * 4,
+    # dcgan-small: z 100 -> 7x7 (kernel 7) -> 14 -> 28, ngf = ndf = 32, no BN on D's first conv.
+    "dcgan-small": (100 * 64 * 7 * 7 + 2 * 64 + 64 * 32 * 4 * 4 + 2 * 32 + 32 * 1 * 4 * 4,
                     1 * 32 * 4 * 4 + 32 * 64 * 4 * 4 + 2 * 64 + 64 * 1 * 7 * 7),
     "toy-ring": (TOY_G, TOY_D), "toy-grid": (TOY_G, TOY_D),
     "toy-spiral": (TOY_G, TOY_D), "toy-moons": (TOY_G, TOY_D),
