@@ -75,17 +75,18 @@ def training_threads(slots: RunSlots) -> int:
 
 class HistoryArrays:
     """numpy copies of a History's columns for snapshots, extended by the rows added since the
-    last call.  Converting the whole lists at every publish cost ~90 ms at 100k steps, taken from
-    training twice a second; appending costs a memcpy.  Arrays handed out are never changed."""
+    last call.  Converting the whole lists at every publish cost ~80 ms at 100k steps, taken from
+    training twice a second; appending costs ~7 ms.  Arrays handed out are never changed."""
 
     def __init__(self) -> None:
-        self._source: tuple[int, int] | None = None    # (id, revision) of the history copied
+        self._source: tuple[History | None, int] = (None, 0)    # the history copied, its revision
         self._arrays: dict[str, np.ndarray] = {}
 
     def update(self, history: History) -> dict[str, np.ndarray]:
-        source, done = (id(history), history.revision), len(self._arrays.get("step", ()))
-        if source != self._source or not 0 < done <= len(history):   # new, rolled back or empty
-            self._source = source
+        done = len(self._arrays.get("step", ()))
+        copied, revision = self._source
+        if copied is not history or revision != history.revision or not 0 < done <= len(history):
+            self._source = (history, history.revision)    # new, rolled back, or nothing copied yet
             self._arrays = {c: np.asarray(getattr(history, c)) for c in History.COLUMNS}
         elif len(history) > done:
             self._arrays = {c: np.concatenate([a, np.asarray(getattr(history, c)[done:])])
