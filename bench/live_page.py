@@ -110,23 +110,17 @@ def measure_cli(name: str, steps: int, threads: int | None) -> float:
     return float(CLI_RATE.findall(done.stderr)[-1])
 
 
-def run(names: list[str], seconds: float) -> list[dict]:
-    from playwright.sync_api import sync_playwright
-    executable = chromium_path()
-    if executable is None:
-        raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
+def measure(browser, url: str, names: list[str], seconds: float) -> list[dict]:
+    """The page figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``,
+    then the CLI's figures for the same presets."""
     results = []
-    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        for name in names:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            page.goto(url)
-            page.get_by_test_id("stApp").wait_for()
-            results.append({"preset": name, **measure_page(page, name, seconds)})
-            context.close()
-        browser.close()
+    for name in names:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_test_id("stApp").wait_for()
+        results.append({"preset": name, **measure_page(page, name, seconds)})
+        context.close()
     app_threads = training_threads(SLOTS)
     for row in results:
         steps = max(20, int(row["page_steps_per_s"] * seconds))
@@ -140,6 +134,21 @@ def run(names: list[str], seconds: float) -> list[dict]:
               f"({app_threads} thread) / {row['cli_default_threads_steps_per_s']} (default threads)",
               file=sys.stderr, flush=True)
     return results
+
+
+def run(names: list[str], seconds: float) -> list[dict]:
+    """Start the app and Chromium, then ``measure``."""
+    from playwright.sync_api import sync_playwright
+    executable = chromium_path()
+    if executable is None:
+        raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            return measure(browser, url, names, seconds)
+        finally:
+            browser.close()
 
 
 def table(results: list[dict]) -> str:
@@ -159,12 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the page's measuring window")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    results = run(args.presets, args.seconds)
-    print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps({"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                         "results": results}, indent=2) + "\n")
+    report(run(args.presets, args.seconds), args.json)
     return 0
+
+
+def report(results: list[dict], json_path: Path | None) -> None:
+    """The table on stdout and, if asked, the figures as JSON."""
+    print(table(results))
+    if json_path:
+        json_path.write_text(json.dumps({"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                         "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

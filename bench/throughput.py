@@ -22,7 +22,8 @@ Each (device, preset) runs in its own subprocess, so its peak memory is its own.
       fresh G = F_G per D step that draws new fakes (k for d_first, k - 1 for g_first)
       FLOPs   = B * (3 F_G + 2 F_D + 6 k F_D + fresh F_G)
   It is an upper bound: autograd skips the input gradient of each network's first layer, which the
-  "backward ~ 2x" rule counts.  Achieved GFLOP/s = counted FLOPs x steps/s: the *useful* work.  The
+  "backward ~ 2x" rule counts.  It leaves out the R1 penalty (``r1_gamma``), whose double backward
+  the counter does see.  Achieved GFLOP/s = counted FLOPs x steps/s: the *useful* work.  The
   seed-style loop does ~7-11% more (D's weight gradients in G's step, then thrown away) but is
   credited the same useful work, so the two GFLOP/s compare like the steps/s.  Both are also given
   as a fraction of the best plain fp32 matmul (1024^2 and 2048^2) measured in the same process.
@@ -166,7 +167,7 @@ def alternate(ours: _Ours, seed: SeedStyleLoop, device: torch.device, plan: Plan
 
 
 def iteration_flops(config: TrainConfig) -> int:
-    """The textbook estimate of one iteration's FLOPs (see the module docstring)."""
+    """The textbook estimate of one iteration's FLOPs without R1 (see the module docstring)."""
     per_sample = model_info(config)["flops_per_sample"]
     f_g, f_d, k = per_sample["generator"], per_sample["discriminator"], config.d_steps
     fresh = k if config.order == "d_first" else k - 1
