@@ -110,9 +110,10 @@ def measure_cli(name: str, steps: int, threads: int | None) -> float:
     return float(CLI_RATE.findall(done.stderr)[-1])
 
 
-def measure(browser, url: str, names: list[str], seconds: float) -> list[dict]:
+def measure(browser, url: str, names: list[str], seconds: float,
+            restore_cores: set[int] | None = None) -> list[dict]:
     """The page figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``,
-    then the CLI's figures for the same presets."""
+    then the CLI's figures for the same presets (on ``restore_cores`` when given)."""
     results = []
     for name in names:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -121,6 +122,8 @@ def measure(browser, url: str, names: list[str], seconds: float) -> list[dict]:
         page.get_by_test_id("stApp").wait_for()
         results.append({"preset": name, **measure_page(page, name, seconds)})
         context.close()
+    if restore_cores:
+        os.sched_setaffinity(0, restore_cores)
     app_threads = training_threads(SLOTS)
     for row in results:
         steps = max(20, int(row["page_steps_per_s"] * seconds))
@@ -136,19 +139,27 @@ def measure(browser, url: str, names: list[str], seconds: float) -> list[dict]:
     return results
 
 
-def run(names: list[str], seconds: float) -> list[dict]:
-    """Start the app and Chromium, then ``measure``."""
+def run(names: list[str], seconds: float, browser_core: int | None = None) -> list[dict]:
+    """Start the app and Chromium, then ``measure``.  With ``browser_core``, Chromium (started
+    from this process) is confined to that one CPU core: on a 2-core box this stands in for a
+    student whose own machine runs the browser, leaving the server both cores."""
     from playwright.sync_api import sync_playwright
     executable = chromium_path()
     if executable is None:
         raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
-    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url, \
-            sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
+        cores = os.sched_getaffinity(0)
+        if browser_core is not None:
+            os.sched_setaffinity(0, {browser_core})       # inherited by the driver and Chromium
         try:
-            return measure(browser, url, names, seconds)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                try:
+                    return measure(browser, url, names, seconds, restore_cores=cores)
+                finally:
+                    browser.close()
         finally:
-            browser.close()
+            os.sched_setaffinity(0, cores)
 
 
 def table(results: list[dict]) -> str:
@@ -166,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", nargs="+", default=["seed-001-mlp", "dcgan-small"],
                         choices=list(PRESETS), metavar="PRESET", help="presets to measure")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the page's measuring window")
+    parser.add_argument("--browser-core", type=int, metavar="N",
+                        help="confine Chromium to CPU core N (the browser of a remote student)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    report(run(args.presets, args.seconds), args.json)
+    report(run(args.presets, args.seconds, args.browser_core), args.json)
     return 0
 
 
