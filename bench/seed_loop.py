@@ -109,8 +109,9 @@ class SeedStyleLoop:
         """One D update; with ``r1_gamma`` the R1 penalty on ``real`` joins the loss, as in the
         Trainer, so both loops do the same work (the recorded loss stays the plain GAN loss)."""
         penalty = 0.0
-        if self.config.r1_gamma and real is not None:
-            penalty = losses.r1_penalty(self.D.logits, real, self.config.r1_gamma)
+        if self.config.r1_gamma and real is not None:   # the tutorial way: its own pass over real
+            real = real.detach().requires_grad_(True)
+            penalty = losses.r1_penalty(self.D.logits(real), real, self.config.r1_gamma)
         self.opt_d.zero_grad()
         (loss + penalty).backward()
         self.opt_d.step()

@@ -38,12 +38,10 @@ def g_loss(form: str, g_form: str, p_fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown G loss {g_form!r}")
 
 
-def r1_penalty(logits_of, real: torch.Tensor, gamma: float) -> torch.Tensor:
+def r1_penalty(logits: torch.Tensor, inputs: torch.Tensor, gamma: float) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): gamma/2 * E |grad_x logit D(x)|^2 on real data.
 
-    ``logits_of`` maps a batch to D's logits.  The gradient is built with ``create_graph`` so that
-    D's update can descend on it too."""
-    real = real.detach().requires_grad_(True)
-    logits = logits_of(real)
-    grad, = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    ``logits`` are D's scores before its Sigmoid, computed from ``inputs`` (which require grad).
+    The gradient is built with ``create_graph`` so that D's update can descend on it too."""
+    grad, = torch.autograd.grad(logits.sum(), inputs, create_graph=True)
     return gamma / 2 * grad.square().sum() / len(logits)

@@ -162,10 +162,10 @@ class Trainer:
         if fake is None:
             with torch.no_grad():
                 fake = self.G(self.noise(c.batch_size))
-        p_real = self.D(real)
+        p_real, penalty = self._judge_real(real)
         if c.d_update == "split":   # seed 002: a real-batch update, then a fake-batch update
             loss_real = losses.loss_term(c.loss, p_real, 1.0)
-            self._descend(self.opt_d, self._with_r1(loss_real, real))
+            self._descend(self.opt_d, loss_real + penalty)
             p_fake = self.D(fake)
             loss_fake = losses.loss_term(c.loss, p_fake, 0.0)
             self._descend(self.opt_d, loss_fake)
@@ -176,17 +176,21 @@ class Trainer:
             loss_d = loss_real + loss_fake
             if c.d_update == "mean":
                 loss_d = loss_d / 2
-            self._descend(self.opt_d, self._with_r1(loss_d, real))
+            self._descend(self.opt_d, loss_d + penalty)
         return loss_d.detach(), p_real.detach().mean(), p_fake.detach().mean()
 
-    def _with_r1(self, loss: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """``loss`` plus, when ``r1_gamma`` > 0, the R1 penalty gamma/2 * E|grad_x logit D(x)|^2
-        on real data (Mescheder et al. 2018).  It keeps D flat on the data, so D stops chasing
-        G from mode to mode and the game settles with every mode kept.  History keeps the plain
-        GAN loss, comparable with or without the penalty."""
-        if not self.config.r1_gamma:
-            return loss
-        return loss + losses.r1_penalty(self.D.logits, real, self.config.r1_gamma)
+    def _judge_real(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """D(real), and with ``r1_gamma`` > 0 the R1 penalty gamma/2 * E|grad_x logit D(x)|^2
+        (Mescheder et al. 2018) from the same forward pass: a second pass would double the work
+        and update a BatchNorm D's running statistics twice.  R1 keeps D flat on the data, so D
+        stops chasing G from mode to mode and the game settles with every mode kept.  History
+        keeps the plain GAN loss, comparable with or without the penalty."""
+        gamma = self.config.r1_gamma
+        if not gamma:
+            return self.D(real), 0.0
+        real = real.detach().requires_grad_(True)
+        logits = self.D.logits(real)
+        return torch.sigmoid(logits), losses.r1_penalty(logits, real, gamma)
 
     def _update_g(self) -> tuple[torch.Tensor, ...]:
         c = self.config

@@ -75,10 +75,11 @@ def test_r1_penalty_is_gamma_half_the_mean_squared_input_gradient_of_the_logit()
     x = real.clone().requires_grad_(True)
     grad, = torch.autograd.grad(trainer.D.logits(x).sum(), x)
     expected = 4.0 / 2 * grad.square().sum(dim=1).mean()
-    zero = torch.zeros(())
-    assert trainer._with_r1(zero, real).item() == pytest.approx(expected.item(), rel=1e-5)
+    verdict, penalty = trainer._judge_real(real)
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.allclose(verdict, trainer.D(real))            # one pass gives D(x) too
     trainer.apply_changes(r1_gamma=0.0)                        # a live knob; 0 turns it off
-    assert trainer._with_r1(zero, real) is zero
+    assert trainer._judge_real(real)[1] == 0
 
 
 def test_r1_works_with_split_updates_and_packing() -> None:
