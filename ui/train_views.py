@@ -168,10 +168,16 @@ def _live_metrics(snap: Snapshot) -> None:
             return
         st.caption(f"Quality, measured every {METRICS_EVERY} steps on a fixed set of samples (hover "
                    "a figure for what it means): losses alone do not say whether a GAN is good.")
-        for col, (name, entry) in zip(st.columns(len(items)), items):
+        # Numbers as tiles; texts (a class histogram, the sample sizes) would be cut off in a
+        # tile, so they get a line each.
+        numbers = [(n, e) for n, e in items if isinstance(e["value"], (int, float))]
+        texts = [(n, e) for n, e in items if not isinstance(e["value"], (int, float))]
+        for col, (name, entry) in zip(st.columns(len(numbers)), numbers):
             value = entry["value"]
             col.metric(name, f"{value:.3g}" if isinstance(value, float) else str(value),
                        help=entry.get("help"))
+        for name, entry in texts:
+            st.caption(f"{name}: {entry['value']}", help=entry.get("help"))
 
 
 # ---------------------------------------------------------------------------------- figures
