@@ -1,7 +1,7 @@
 """GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in pages/."""
 import streamlit as st
 
-st.set_page_config(page_title="GAN Playground", page_icon=":material/casino:", layout="wide")
+st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
