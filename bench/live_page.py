@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 from bench.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app
-from gan_core.config import IMAGE_DATASETS
 from gan_core.presets import PRESETS, preset
 from gan_core.runner import SLOTS, training_threads
 
@@ -68,10 +67,8 @@ def wait_for_chart_beyond(page, step: float) -> None:
 
 def _main_view(name: str) -> str:
     """A selector that appears once the page shows ``name``'s kind of data."""
-    dataset = preset(name).dataset
-    if dataset in IMAGE_DATASETS:
-        return ".st-key-samples img"
-    return ".st-key-pattern_chart .js-plotly-plot" if dataset == "pattern" else ".st-key-toy_chart .js-plotly-plot"
+    return {"image": ".st-key-samples img", "pattern": ".st-key-pattern_chart .js-plotly-plot",
+            "points": ".st-key-toy_chart .js-plotly-plot"}[preset(name).data_kind]
 
 
 def measure_page(page, name: str, seconds: float) -> dict:

@@ -69,7 +69,7 @@ from gan_core.models import model_info
 from gan_core.presets import PRESETS, preset
 from gan_core.render import png_bytes, samples_picture
 from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot, training_threads
-from gan_core.ship import _cpu_name   # the one reader of /proc/cpuinfo
+from gan_core.ship import cpu_name
 from gan_core.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,7 +336,7 @@ def _peak_rss_mb() -> float:
 # ---------------------------------------------------------------------------------- the command
 def machine(threads: int | None) -> dict[str, Any]:
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
             "torch_threads": threads or torch.get_num_threads(), "gpu": gpu,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(), "platform": platform.platform()}

@@ -56,7 +56,7 @@ def build(name: str) -> dict:
     return {"name": name, "title": SHIPPED[name][0], "file": path.name, "preset": name,
             "command": f"OMP_NUM_THREADS={THREADS} " + " ".join(command),
             "config": state["config"].to_dict(), "steps": int(state["step"]),
-            "train_seconds": round(seconds, 1), "device": "cpu", "cpu": _cpu_name(),
+            "train_seconds": round(seconds, 1), "device": "cpu", "cpu": cpu_name(),
             "threads": int(THREADS), "torch": torch.__version__,
             "size_bytes": path.stat().st_size, "grid": grid, "metrics": _metrics(path)}
 
@@ -89,7 +89,7 @@ def write_index(entries: list[dict]) -> None:
     INDEX.write_text(json.dumps({**others, "rebuild": REBUILD, "checkpoints": entries}, indent=2) + "\n")
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
