@@ -218,14 +218,23 @@ def _png(samples: np.ndarray) -> bytes:
     return png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid)
 
 
+def _width(pictures: list[bytes], wanted: int) -> int:
+    """``wanted``, or the widest picture's own width if that is more.  Asked to show a picture
+    narrower than it is, Streamlit resamples and re-encodes it on every rerun (blurring the pixels
+    CRISP keeps square); the browser only ever enlarges."""
+    return max(wanted, *(int.from_bytes(png[16:20], "big") for png in pictures))   # PNG IHDR width
+
+
 def _images(snap: Snapshot) -> None:
     generated, real = st.columns(2)
     with generated.container(key="samples"):
-        st.image(_memo("samples", snap.samples, lambda: _png(snap.samples)), width=PICTURE_WIDTH,
-                 output_format="PNG", caption=f"G(z) for a fixed z, step {snap.step:,}")
+        png = _memo("samples", snap.samples, lambda: _png(snap.samples))
+        st.image(png, width=_width([png], PICTURE_WIDTH), output_format="PNG",
+                 caption=f"G(z) for a fixed z, step {snap.step:,}")
     with real.container(key="real"):
-        st.image(_memo("real", snap.real, lambda: _png(snap.real)), width=PICTURE_WIDTH,
-                 output_format="PNG", caption="Real held-out images")
+        png = _memo("real", snap.real, lambda: _png(snap.real))
+        st.image(png, width=_width([png], PICTURE_WIDTH), output_format="PNG",
+                 caption="Real held-out images")
     _timeline(snap)
 
 
@@ -240,8 +249,9 @@ def _timeline(snap: Snapshot) -> None:
     st.session_state[_TIMELINE] = pictures
     st.markdown("**Timeline**: the same fixed z at earlier steps")
     with st.container(key="timeline"):
-        st.image([png for _, png in pictures.values()], caption=[f"step {step:,}" for step in pictures],
-                 width=TIMELINE_WIDTH, output_format="PNG")
+        pngs = [png for _, png in pictures.values()]
+        st.image(pngs, caption=[f"step {step:,}" for step in pictures],
+                 width=_width(pngs, TIMELINE_WIDTH), output_format="PNG")
 
 
 def _toy(snap: Snapshot) -> None:
