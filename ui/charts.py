@@ -22,7 +22,13 @@ LN2 = math.log(2)
 REAL, FAKE, G_COLOUR, D_COLOUR = "#1a9850", "#7b3294", "#7b3294", "#e66101"
 D_SCALE = [[0.0, "#c2a5cf"], [0.5, "#f7f7f7"], [1.0, "#a6dba0"]]
 TOY_LAYERS = ("D(x) heatmap", "real", "generated", "G's gradient")
-MARGIN = dict(l=10, r=10, t=40, b=10)
+# Fixed margins and axes that never resize them.  Plotly's automatic margins (the default in
+# Streamlit's theme) measure every tick label and then draw the chart a second time whenever a
+# label's width changes, which a live chart's does on every refresh: that was a third of the
+# browser's work while a model trained.
+MARGIN = dict(l=60, r=10, t=60, b=45, autoexpand=False)
+COLORBAR_MARGIN = dict(MARGIN, r=90)      # room for a heatmap's colour bar
+FIXED_AXIS = dict(automargin=False, ticklabeloverflow="allow")
 LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
 
 
@@ -87,8 +93,8 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
         traces.append(dict(type="scatter", x=data["step"], y=ema(data[name], weight), mode="lines",
                            name=label, line=dict(color=colour, width=2), connectgaps=True))
     shapes, notes = zip(*(_reference(y, text) for y, text in references))
-    layout = dict(title=dict(text=title), xaxis=dict(title=dict(text="step")), height=340,
-                  yaxis=dict(title=dict(text=y_title)), margin=MARGIN, uirevision=title, legend=LEGEND,
+    layout = dict(title=dict(text=title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,
+                  yaxis=dict(title=dict(text=y_title), **FIXED_AXIS), margin=MARGIN, uirevision=title, legend=LEGEND,
                   shapes=list(shapes), annotations=list(notes))
     return traces, layout
 
@@ -132,8 +138,9 @@ def toy_figure(toy: ToyView, layers: Sequence[str]) -> go.Figure:
              line=dict(color="#333333", width=1)),
     )
     span = [-toy.extent, toy.extent]
-    layout = dict(height=520, margin=dict(l=10, r=10, t=30, b=10), uirevision="toy", legend=LEGEND,
-                  xaxis=dict(range=span, constrain="domain"), yaxis=dict(range=span, scaleanchor="x", scaleratio=1))
+    layout = dict(height=520, margin=dict(COLORBAR_MARGIN, l=40, t=40, b=30), uirevision="toy", legend=LEGEND,
+                  xaxis=dict(range=span, constrain="domain", **FIXED_AXIS),
+                  yaxis=dict(range=span, scaleanchor="x", scaleratio=1, **FIXED_AXIS))
     return figure([t for name, t in zip(TOY_LAYERS, layer_traces) if name in layers], layout)
 
 
@@ -157,5 +164,6 @@ def real_pattern_figure(real: np.ndarray) -> go.Figure:
 def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: str) -> go.Figure:
     heat = dict(type="heatmap", z=values, x=x, y=[f"v{i}" for i in range(1, 7)], zmin=0, zmax=1,
                 colorscale="Greys", colorbar=dict(title=dict(text="value"), thickness=12))
-    return figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text=x_title)), height=300,
-                               yaxis=dict(autorange="reversed"), uirevision=title, margin=MARGIN))
+    return figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
+                               height=300, yaxis=dict(autorange="reversed", **FIXED_AXIS), uirevision=title,
+                               margin=dict(COLORBAR_MARGIN, l=40)))

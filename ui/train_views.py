@@ -1,10 +1,12 @@
-"""The Train page's live part: run controls, status, figures and samples, refreshed in a fragment.
+"""The Train page's live part: run controls, then status, figures and samples refreshed in a fragment.
 
 Everything here reads ``runner.snapshot`` only; the training thread is never touched.  Figures and
 pictures are rebuilt only for a new snapshot (or new view settings).  Two fragments draw the same
 views: a fast one while the run moves (training, queued or loading) and a slow one while it waits
 for the user, so an idle tab costs the server next to nothing.  A change between the two reruns
-the page, which swaps them.
+the page, which swaps them.  The run controls stay outside the fragments: what they offer changes
+only with that pace, and every element a refresh redraws costs the browser time that, on a small
+machine, it takes from training.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import streamlit as st
 import torch
 
 from gan_core.render import image_grid, png_bytes
-from gan_core.runner import METRICS_EVERY, Runner, Snapshot
+from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Runner, Snapshot
 from ui import charts
 from ui.runs import READY, start_run
 from ui.session import current_runner
@@ -30,7 +32,6 @@ CRISP = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
          "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
 _MEMO = "_view_memo"
 _TIMELINE = "_timeline_pictures"
-_FULL_RERUN = "_full_rerun"
 _FAST = "_live_fast"
 _IN_FULL_RUN = "_live_in_full_run"
 
@@ -39,6 +40,8 @@ def live_panel() -> None:
     """Controls and views of the session's run, in the fragment that suits its state."""
     st.html(CRISP)
     runner = current_runner()
+    if runner is not None:
+        _controls(runner.snapshot)
     st.session_state[_FAST] = runner is not None and runner.snapshot.status in MOVING
     st.session_state[_IN_FULL_RUN] = True
     try:
@@ -62,14 +65,10 @@ def _views() -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    follow = st.session_state.pop(_FULL_RERUN, False) or (snap.status in MOVING) != st.session_state[_FAST]
-    if follow and not st.session_state[_IN_FULL_RUN]:
-        # A new run (the settings must follow it) or a change of pace (swap the fragments).  Never
-        # from inside a full run: rerunning that one can replay the widget values it started from.
+    if (snap.status in MOVING) != st.session_state[_FAST] and not st.session_state[_IN_FULL_RUN]:
+        # A change of pace: swap the fragments (and redraw the controls).  Never from inside a
+        # full run: rerunning that one can replay the widget values it started from.
         st.rerun()
-    speed = st.session_state.get("speed", "auto")
-    runner.set_speed(None if speed == "auto" else int(speed))
-    _controls(snap)
     _status(snap)
     _stats(snap)
     if snap.config is None:
@@ -96,10 +95,11 @@ def _command(action: Callable[[Runner], None]) -> None:
 
 def _reset() -> None:
     start_run(current_runner().config)
-    st.session_state[_FULL_RERUN] = True
 
 
 def _controls(snap: Snapshot) -> None:
+    """The run's buttons and the refresh speed.  Drawn by full reruns only: a click reruns the
+    page, and so does every change between moving and waiting (which is when they change)."""
     ready = snap.status in READY
     cols = st.columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
     buttons = (
@@ -124,6 +124,8 @@ def _controls(snap: Snapshot) -> None:
                       format_func=lambda v: "auto (by time)" if v == "auto" else f"{v} step(s)",
                       help="auto: the views follow training about twice a second. A number: the "
                            "run publishes after exactly that many steps (1 = slow motion).")
+    speed = st.session_state["speed"]
+    current_runner().set_speed(None if speed == "auto" else int(speed))
 
 
 def _status(snap: Snapshot) -> None:
@@ -166,8 +168,9 @@ def _live_metrics(snap: Snapshot) -> None:
         if all(entry["value"] == "n/a" for _, entry in items):   # no metric fits this data
             st.caption(" ".join(f"Quality metrics: {entry['help']}" for _, entry in items))
             return
-        st.caption(f"Quality, measured every {METRICS_EVERY} steps on a fixed set of samples (hover "
-                   "a figure for what it means): losses alone do not say whether a GAN is good.")
+        st.caption(f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
+                   f"(never more than {METRICS_SHARE:.0%} of the training time; hover a figure for what it "
+                   "means): losses alone do not say whether a GAN is good.")
         # Numbers as tiles; texts (a class histogram, the sample sizes) would be cut off in a
         # tile, so they get a line each.
         numbers = [(n, e) for n, e in items if isinstance(e["value"], (int, float))]

@@ -5,6 +5,7 @@ handled everything sent before it, so "nothing more happened" is checked without
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,25 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
                                   np.asarray(trainer.history.loss_d))
     fresh = Trainer(preset("toy-ring", device="cpu"))
     assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
+
+
+@pytest.mark.parametrize("cost, expected", [(0.0, [0, 10, 20, 30, 40, 50, 60]), (0.05, [0])])
+def test_live_metrics_keep_to_their_step_interval_and_time_share(make_runner, cost, expected) -> None:
+    """Measured every ``metrics_every`` steps, unless that would take more than METRICS_SHARE of
+    the training time: a 50 ms measurement waits for 2.5 s of training (60 steps here take less)."""
+    measured: list[int] = []
+
+    def metrics(trainer: Trainer) -> dict:
+        measured.append(trainer.step_count)
+        time.sleep(cost)          # the measurement's own cost, not a wait for anything
+        return {"measured at step": {"value": trainer.step_count, "help": ""}}
+
+    runner = make_runner(pattern(), live_metrics=metrics, metrics_every=10)
+    runner.set_speed(10)
+    runner.play()
+    runner.wait_for(lambda s: s.step >= 60, WAIT)
+    runner.pause()
+    settle(runner)
+    assert measured[:len(expected)] == expected
+    if cost:
+        assert measured == expected and runner.snapshot.elapsed < 2.5
