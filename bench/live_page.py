@@ -1,14 +1,16 @@
 """What watching costs: a preset's steps/s with the Train page open in a real browser versus the
 same preset trained headless by the CLI, and the time from pressing Play to the first chart update.
 
-    python -m bench.live_page [--presets seed-001-mlp dcgan-small] [--seconds 30] [--json FILE]
+    python -m bench.live_page [--presets seed-001-mlp dcgan-small] [--seconds 20] [--rounds 3]
+                              [--browser-core N] [--json FILE]
 
 For each preset: start ``streamlit run app.py`` (offline), open it in headless Chromium, pick the
-preset, press Play and time the first loss-chart update; then read the step counter at both ends
-of a ``--seconds`` window while the page refreshes live.  Afterwards the CLI
-(``python -m gan_core train``) trains the same preset for about as many steps, once with the thread
-count the app gives its training thread and once with torch's default, and reports its own
-steps/s (training only, start-up excluded).  Run it on an otherwise idle machine.
+preset, press Play and time the first loss-chart update.  Then, ``--rounds`` times: count the
+steps of a ``--seconds`` window while the page refreshes live, pause, and let the CLI
+(``python -m gan_core train``, the thread count the app gives its training thread) train the same
+preset for about as many steps, reporting its own steps/s (training only, start-up excluded).
+Alternating the two cancels the drift of a shared machine's speed; the medians are compared.
+Run it on an otherwise idle machine.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,8 +74,8 @@ def _main_view(name: str) -> str:
             "points": ".st-key-toy_chart .js-plotly-plot"}[preset(name).data_kind]
 
 
-def measure_page(page, name: str, seconds: float) -> dict:
-    """Pick ``name``, press Play, time the first chart update, count steps over ``seconds``."""
+def start_playing(page, name: str) -> float:
+    """Pick ``name``, press Play; the seconds from the click to the first chart update."""
     from playwright.sync_api import expect
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT_MS)
     choose_preset(page, name)
@@ -82,24 +85,27 @@ def measure_page(page, name: str, seconds: float) -> dict:
     pressed = time.perf_counter()
     press(page, "play")
     wait_for_chart_beyond(page, before)
-    first_update = time.perf_counter() - pressed
+    return time.perf_counter() - pressed
+
+
+def page_window(page, seconds: float) -> tuple[float, int]:
+    """Steps/s (and steps) counted on the page over ``seconds`` of live training."""
     start_step, start = step_count(page), time.perf_counter()
     page.wait_for_timeout(seconds * 1000)   # the measuring window itself, not synchronisation
     end_step, end = step_count(page), time.perf_counter()
-    shown_rate = stat(page, "rate").inner_text()
-    press(page, "pause")
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT_MS)
-    return {"first_chart_update_s": round(first_update, 2),
-            "page_steps_per_s": round((end_step - start_step) / (end - start), 2),
-            "page_rate_shown": shown_rate, "window_steps": end_step - start_step}
+    return (end_step - start_step) / (end - start), end_step - start_step
+
+
+def set_playing(page, playing: bool) -> None:
+    from playwright.sync_api import expect
+    press(page, "play" if playing else "pause")
+    expect(stat(page, "status")).to_have_text("running" if playing else "paused", timeout=WAIT_MS)
 
 
 # ------------------------------------------------------------------------------- the same run headless
-def measure_cli(name: str, steps: int, threads: int | None) -> float:
+def measure_cli(name: str, steps: int, threads: int) -> float:
     """Steps/s that ``python -m gan_core train`` reports for ``steps`` steps of ``name``."""
-    env = {**os.environ, "GAN_PLAYGROUND_OFFLINE": "1"}
-    if threads:
-        env["OMP_NUM_THREADS"] = str(threads)
+    env = {**os.environ, "GAN_PLAYGROUND_OFFLINE": "1", "OMP_NUM_THREADS": str(threads)}
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run([sys.executable, "-m", "gan_core", "train", "--preset", name,
                                "--steps", str(steps), "--device", "cpu", "--out", f"{tmp}/run.pt"],
@@ -107,65 +113,71 @@ def measure_cli(name: str, steps: int, threads: int | None) -> float:
     return float(CLI_RATE.findall(done.stderr)[-1])
 
 
-def measure(browser, url: str, names: list[str], seconds: float,
-            restore_cores: set[int] | None = None) -> list[dict]:
-    """The page figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``,
-    then the CLI's figures for the same presets (on ``restore_cores`` when given)."""
-    results = []
+def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -> dict:
+    """Play ``name`` on the page, then alternate page windows and CLI runs ``rounds`` times."""
+    first_update = start_playing(page, name)
+    page_rates, cli_rates, steps = [], [], 0
+    for round_ in range(rounds):
+        if round_:
+            set_playing(page, True)
+        rate, steps = page_window(page, seconds)
+        page_rates.append(round(rate, 2))
+        set_playing(page, False)
+        cli_rates.append(measure_cli(name, max(20, int(rate * seconds)), threads))
+    page_rate, cli_rate = statistics.median(page_rates), statistics.median(cli_rates)
+    return {"preset": name, "first_chart_update_s": round(first_update, 2), "window_steps": steps,
+            "page_steps_per_s": page_rate, "page_rounds": page_rates,
+            "cli_same_threads_steps_per_s": cli_rate, "cli_rounds": cli_rates, "app_threads": threads,
+            "page_cost": round(1 - page_rate / cli_rate, 3)}
+
+
+def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3) -> list[dict]:
+    """The figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``."""
+    threads, results = training_threads(SLOTS), []
     for name in names:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(url)
         page.get_by_test_id("stApp").wait_for()
-        results.append({"preset": name, **measure_page(page, name, seconds)})
+        row = measure_preset(page, name, seconds, rounds, threads)
         context.close()
-    if restore_cores:
-        os.sched_setaffinity(0, restore_cores)
-    app_threads = training_threads(SLOTS)
-    for row in results:
-        steps = max(20, int(row["page_steps_per_s"] * seconds))
-        row["cli_steps"] = steps
-        row["app_threads"] = app_threads
-        row["cli_same_threads_steps_per_s"] = measure_cli(row["preset"], steps, app_threads)
-        row["cli_default_threads_steps_per_s"] = measure_cli(row["preset"], steps, None)
-        row["page_cost"] = round(1 - row["page_steps_per_s"] / row["cli_same_threads_steps_per_s"], 3)
-        print(f"{row['preset']}: Play -> first chart {row['first_chart_update_s']} s; page open "
-              f"{row['page_steps_per_s']} steps/s; CLI {row['cli_same_threads_steps_per_s']} "
-              f"({app_threads} thread) / {row['cli_default_threads_steps_per_s']} (default threads)",
-              file=sys.stderr, flush=True)
+        results.append(row)
+        print(f"{name}: Play -> first chart {row['first_chart_update_s']} s; page open {row['page_rounds']} "
+              f"steps/s; CLI ({threads} thread) {row['cli_rounds']}", file=sys.stderr, flush=True)
     return results
 
 
-def run(names: list[str], seconds: float, browser_core: int | None = None) -> list[dict]:
-    """Start the app and Chromium, then ``measure``.  With ``browser_core``, Chromium (started
-    from this process) is confined to that one CPU core: on a 2-core box this stands in for a
-    student whose own machine runs the browser, leaving the server both cores."""
+def run(names: list[str], seconds: float, rounds: int, browser_core: int | None = None) -> list[dict]:
+    """Start the app and Chromium, then ``measure``.  With ``browser_core``, Chromium is confined
+    to that one CPU core: on a 2-core box this stands in for a classroom server whose students'
+    browsers run elsewhere, with the server's own threads still sharing the machine."""
     from playwright.sync_api import sync_playwright
     executable = chromium_path()
     if executable is None:
         raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
-        cores = os.sched_getaffinity(0)
-        if browser_core is not None:
-            os.sched_setaffinity(0, {browser_core})       # inherited by the driver and Chromium
-        try:
-            with sync_playwright() as playwright:
+        with sync_playwright() as playwright:
+            cores = os.sched_getaffinity(0)
+            if browser_core is not None:
+                os.sched_setaffinity(0, {browser_core})       # inherited by Chromium at its launch
+            try:
                 browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                try:
-                    return measure(browser, url, names, seconds, restore_cores=cores)
-                finally:
-                    browser.close()
-        finally:
-            os.sched_setaffinity(0, cores)
+            finally:
+                os.sched_setaffinity(0, cores)                # the CLI runs get every core again
+            try:
+                return measure(browser, url, names, seconds, rounds)
+            finally:
+                browser.close()
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| preset | Play → first chart update | page open, steps/s | CLI, same threads | page cost | CLI, torch's default threads |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| preset | Play → first chart update | page open, steps/s (median of rounds) | CLI, same threads | page cost |",
+             "|---|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['preset']} | {r['first_chart_update_s']:.2f} s | {r['page_steps_per_s']:.1f} | "
-                     f"{r['cli_same_threads_steps_per_s']:.1f} ({r['app_threads']}) | "
-                     f"{100 * r['page_cost']:.1f} % | {r['cli_default_threads_steps_per_s']:.1f} |")
+        rounds = lambda key: " / ".join(f"{v:.1f}" for v in r[key])   # noqa: E731
+        lines.append(f"| {r['preset']} | {r['first_chart_update_s']:.2f} s | {r['page_steps_per_s']:.1f} "
+                     f"({rounds('page_rounds')}) | {r['cli_same_threads_steps_per_s']:.1f} "
+                     f"({rounds('cli_rounds')}) | {100 * r['page_cost']:.1f} % |")
     return "\n".join(lines)
 
 
@@ -173,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.live_page", description=__doc__.split("\n")[0])
     parser.add_argument("--presets", nargs="+", default=["seed-001-mlp", "dcgan-small"],
                         choices=list(PRESETS), metavar="PRESET", help="presets to measure")
-    parser.add_argument("--seconds", type=float, default=30.0, help="length of the page's measuring window")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each page measuring window")
+    parser.add_argument("--rounds", type=int, default=3, help="page windows, each followed by a CLI run")
     parser.add_argument("--browser-core", type=int, metavar="N",
                         help="confine Chromium to CPU core N (the browser of a remote student)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    report(run(args.presets, args.seconds, args.browser_core), args.json)
+    report(run(args.presets, args.seconds, args.rounds, args.browser_core), args.json)
     return 0
 
 

@@ -70,11 +70,11 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def _reference(y: float, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A dotted horizontal line across the plot and its label (shape, annotation)."""
-    return (dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="grey", dash="dot", width=1)),
-            dict(xref="paper", x=0, y=y, text=text, showarrow=False, xanchor="left", yanchor="bottom",
-                 font=dict(color="grey", size=11)))
+def _reference(y: float, text: str) -> dict[str, Any]:
+    """A dotted horizontal line across the plot, labelled at its left end.  A shape's own label,
+    not an annotation: Plotly measures every annotation's text box on each redraw."""
+    return dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="grey", dash="dot", width=1),
+                label=dict(text=text, textposition="start", yanchor="bottom", font=dict(color="grey", size=11)))
 
 
 def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str]], smoothing: float,
@@ -92,10 +92,9 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
                                line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False))
         traces.append(dict(type="scatter", x=data["step"], y=ema(data[name], weight), mode="lines",
                            name=label, line=dict(color=colour, width=2), connectgaps=True))
-    shapes, notes = zip(*(_reference(y, text) for y, text in references))
     layout = dict(title=dict(text=title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,
                   yaxis=dict(title=dict(text=y_title), **FIXED_AXIS), margin=MARGIN, uirevision=title, legend=LEGEND,
-                  shapes=list(shapes), annotations=list(notes))
+                  shapes=[_reference(y, text) for y, text in references])
     return traces, layout
 
 

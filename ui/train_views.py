@@ -40,9 +40,10 @@ def live_panel() -> None:
     """Controls and views of the session's run, in the fragment that suits its state."""
     st.html(CRISP)
     runner = current_runner()
-    if runner is not None:
-        _controls(runner.snapshot)
-    st.session_state[_FAST] = runner is not None and runner.snapshot.status in MOVING
+    snap = runner.snapshot if runner is not None else None   # read once: the two must agree
+    if snap is not None:
+        _controls(snap)
+    st.session_state[_FAST] = snap is not None and snap.status in MOVING
     st.session_state[_IN_FULL_RUN] = True
     try:
         (_fast if st.session_state[_FAST] else _idle)()
@@ -195,22 +196,28 @@ def _memo(name: str, source: Any, build: Callable[[], Any], settings: Any = None
     return kept[2]
 
 
+def _plot(figure: Any, key: str) -> None:
+    """A Plotly chart: a still picture while the run moves, interactive (hover, zoom) once it
+    waits.  Plotly rebuilds its hover and zoom layers on every redraw: a tenth of the browser's
+    work per refresh, for a chart that changes under the pointer twice a second anyway."""
+    st.plotly_chart(figure, key=key, config={"displayModeBar": False, "staticPlot": st.session_state[_FAST]})
+
+
 def _curves(snap: Snapshot) -> None:
     smoothing = st.slider("Smoothing", 0.0, 0.99, 0.8, 0.01, key="smoothing",
                           help="Exponential moving average of the curves (0 = raw); the raw curve "
                                "stays faint behind.")
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        st.plotly_chart(_memo("loss", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing),
-                        key="loss_plot", config={"displayModeBar": False})
+        _plot(_memo("loss", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing), "loss_plot")
         st.caption("At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
                    "summed over real + fake, or ln 2 averaged.")
     with right.container(key="d_chart"):
-        st.plotly_chart(_memo("d_out", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing),
-                              smoothing),
-                        key="d_plot", config={"displayModeBar": False})
+        _plot(_memo("d_out", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing),
+                    smoothing), "d_plot")
         st.caption("D's mean verdict on real and generated samples; diamonds are held-out "
-                   "evaluations (set an evaluation interval to get them).")
+                   "evaluations (set an evaluation interval to get them)."
+                   + (" Pause to hover over the charts or zoom in." if st.session_state[_FAST] else ""))
 
 
 def _png(samples: np.ndarray) -> bytes:
@@ -265,18 +272,15 @@ def _toy(snap: Snapshot) -> None:
                       "(green = 'real', purple = 'fake'), real and generated points, and the "
                       "direction G's loss pushes each generated point.")
     with st.container(key="toy_chart"):
-        st.plotly_chart(_memo("toy", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers)),
-                        key="toy_plot", config={"displayModeBar": False})
+        _plot(_memo("toy", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers)), "toy_plot")
 
 
 def _pattern(snap: Snapshot) -> None:
     generated, real = st.columns([3, 2])
     with generated.container(key="pattern_chart"):
-        st.plotly_chart(_memo("pattern", snap, lambda: charts.pattern_figure(snap.pattern_history)),
-                        key="pattern_plot", config={"displayModeBar": False})
+        _plot(_memo("pattern", snap, lambda: charts.pattern_figure(snap.pattern_history)), "pattern_plot")
     with real.container(key="pattern_real"):
-        st.plotly_chart(_memo("pattern_real", snap, lambda: charts.real_pattern_figure(snap.real[:12])),
-                        key="pattern_real_plot", config={"displayModeBar": False})
+        _plot(_memo("pattern_real", snap, lambda: charts.real_pattern_figure(snap.real[:12])), "pattern_real_plot")
     if snap.samples is not None:
         values = "  ".join(f"{v:.2f}" for v in snap.samples[0])
         st.caption(f"G's output now: {values} (the real pattern is high, low, high, low, high, low)")

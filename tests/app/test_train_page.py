@@ -193,7 +193,7 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     for fig in figures:
         go.Figure(fig.to_dict())   # raises on any invalid property
     loss = figures[0]
-    assert [a["text"] for a in loss.layout.annotations] == ["ln 2 ≈ 0.693", "2·ln 2 ≈ 1.386"]
+    assert [s["label"]["text"] for s in loss.layout.shapes] == ["ln 2 ≈ 0.693", "2·ln 2 ≈ 1.386"]
     assert all(len(t.x) <= charts.MAX_POINTS for t in loss.data)
     raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
     assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
