@@ -35,6 +35,19 @@ class Discriminator(nn.Module):
         return self.body[:-1](x.reshape(-1, *self.in_shape)).reshape(-1)
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with its mask drawn as one uniform draw and a compare: the same law (each unit
+    kept with probability 1 - p, scaled by 1 / (1 - p)), but ~30% cheaper than the ``bernoulli_``
+    kernel torch uses, and dropout was a fifth of an MLP preset's step on a CPU."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return torch.zeros_like(x)
+        return x * ((torch.rand_like(x) >= self.p) * (1 / (1 - self.p)))
+
+
 def activation(name: str, slope: float) -> nn.Module:
     return nn.LeakyReLU(slope) if name == "leaky_relu" else nn.ReLU()
 

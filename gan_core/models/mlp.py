@@ -8,7 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import TrainConfig
-from .common import Discriminator, Generator, activation, flat_size
+from .common import Discriminator, Dropout, Generator, activation, flat_size
 
 
 def build_mlp(config: TrainConfig) -> tuple[Generator, Discriminator]:
@@ -34,6 +34,6 @@ def _hidden_stack(width_in: int, widths: list[int], act: str, config: TrainConfi
             layers.append(nn.BatchNorm1d(width, eps=config.bn_eps))
         layers.append(activation(act, config.leaky_slope))
         if config.dropout > 0:
-            layers.append(nn.Dropout(config.dropout))
+            layers.append(Dropout(config.dropout))
         width_in = width
     return layers

@@ -11,6 +11,7 @@ import torch
 
 from bench.seed_loop import SeedStyleLoop
 from bench.throughput import counted_flops, iteration_flops
+from gan_core.models.common import Dropout
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
 
@@ -48,6 +49,8 @@ def test_seed_loop_trains_the_same_networks_from_the_same_start() -> None:
     for a, b in zip([*seed.G.state_dict().values(), *seed.D.state_dict().values()],
                     [*ours.G.state_dict().values(), *ours.D.state_dict().values()]):
         assert torch.equal(a, b)
+    kinds = lambda net: [type(m) for m in net.modules() if isinstance(m, torch.nn.Dropout)]   # noqa: E731
+    assert kinds(seed.D) == [torch.nn.Dropout] and kinds(ours.D) == [Dropout]   # the seeds' own kernel
     before = [p.detach().clone() for p in seed.G.parameters()]
     for _ in range(3):
         seed.step()

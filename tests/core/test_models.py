@@ -205,3 +205,20 @@ def test_packing_widens_only_d_input() -> None:
     plain, packed = (build_models(preset("toy-ring", pack=k)) for k in (1, 4))
     assert count_params(packed[0]) == count_params(plain[0])
     assert count_params(packed[1]) - count_params(plain[1]) == (4 - 1) * 2 * 128
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_our_dropout_keeps_torchs_law(p: float) -> None:
+    """Each unit kept with probability 1 - p and scaled by 1 / (1 - p); the gradient is the same
+    mask; nothing happens in eval mode or with p = 0, and p = 1 drops everything."""
+    from gan_core.models.common import Dropout
+    torch.manual_seed(0)
+    x = torch.ones(200_000, requires_grad=True)
+    y = Dropout(p).train()(x)
+    kept = y.detach() > 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.005
+    assert torch.allclose(y.detach()[kept], torch.tensor(1 / (1 - p)))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())
+    assert torch.equal(Dropout(p).eval()(x), x) and torch.equal(Dropout(0.0).train()(x), x)
+    assert not Dropout(1.0).train()(x).any()
