@@ -35,6 +35,8 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     wait_for_chart_beyond(page, before)
     first_update = time.perf_counter() - started
     expect(stat(page, "status")).to_have_text("running")
+    zoom_layer = page.locator(".st-key-loss_chart .js-plotly-plot .nsewdrag")
+    expect(zoom_layer).to_have_count(0)            # a still picture while training ...
     shown = charted_step(page)
     wait_for_chart_beyond(page, shown)   # and again
     counted, counted_at = step_count(page), time.perf_counter()
@@ -46,6 +48,7 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
 
     press(page, "pause")
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    expect(zoom_layer).to_have_count(1, timeout=WAIT)   # ... interactive (hover, zoom) once paused
     paused_at = step_count(page)
     # Not synchronisation: a window of three refresh periods in which the counter must not move.
     page.wait_for_timeout(1500)
