@@ -42,7 +42,7 @@ def live_panel() -> None:
     runner = current_runner()
     snap = runner.snapshot if runner is not None else None   # read once: the two must agree
     if snap is not None:
-        _controls(snap)
+        _controls(runner, snap)
     st.session_state[_FAST] = snap is not None and snap.status in MOVING
     st.session_state[_IN_FULL_RUN] = True
     try:
@@ -98,7 +98,7 @@ def _reset() -> None:
     start_run(current_runner().config)
 
 
-def _controls(snap: Snapshot) -> None:
+def _controls(runner: Runner, snap: Snapshot) -> None:
     """The run's buttons and the refresh speed.  Drawn by full reruns only: a click reruns the
     page, and so does every change between moving and waiting (which is when they change)."""
     ready = snap.status in READY
@@ -126,7 +126,7 @@ def _controls(snap: Snapshot) -> None:
                       help="auto: the views follow training about twice a second. A number: the "
                            "run publishes after exactly that many steps (1 = slow motion).")
     speed = st.session_state["speed"]
-    current_runner().set_speed(None if speed == "auto" else int(speed))
+    runner.set_speed(None if speed == "auto" else int(speed))
 
 
 def _status(snap: Snapshot) -> None:
