@@ -156,18 +156,22 @@ def run(names: list[str], seconds: float, rounds: int, browser_core: int | None 
     if executable is None:
         raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
-        with sync_playwright() as playwright:
-            cores = os.sched_getaffinity(0)
-            if browser_core is not None:
-                os.sched_setaffinity(0, {browser_core})       # inherited by Chromium at its launch
-            try:
-                browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            finally:
-                os.sched_setaffinity(0, cores)                # the CLI runs get every core again
+        cores = os.sched_getaffinity(0)
+        if browser_core is not None:
+            # Playwright's driver process launches Chromium, so the driver must inherit the core.
+            os.sched_setaffinity(0, {browser_core})
+        try:
+            playwright = sync_playwright().start()
+        finally:
+            os.sched_setaffinity(0, cores)                # the CLI runs get every core again
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
             try:
                 return measure(browser, url, names, seconds, rounds)
             finally:
                 browser.close()
+        finally:
+            playwright.stop()
 
 
 def table(results: list[dict]) -> str:
