@@ -144,8 +144,9 @@ def toy_figure(toy: ToyView, layers: Sequence[str]) -> go.Figure:
 
 
 def _points(points: np.ndarray, name: str, colour: str) -> dict[str, Any]:
+    """Plain dots: an outline is one more style the browser sets on every point at every redraw."""
     return dict(type="scatter", x=points[:, 0], y=points[:, 1], mode="markers", name=name,
-                marker=dict(color=colour, size=5, opacity=0.8, line=dict(color="white", width=0.5)))
+                marker=dict(color=colour, size=5, opacity=0.8))
 
 
 def pattern_figure(history: Sequence[tuple[int, np.ndarray]]) -> go.Figure:
