@@ -23,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bench.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app
 from gan_core.presets import PRESETS, preset
@@ -147,31 +149,39 @@ def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3
     return results
 
 
-def run(names: list[str], seconds: float, rounds: int, browser_core: int | None = None) -> list[dict]:
-    """Start the app and Chromium, then ``measure``.  With ``browser_core``, Chromium is confined
-    to that one CPU core: on a 2-core box this stands in for a classroom server whose students'
-    browsers run elsewhere, with the server's own threads still sharing the machine."""
+@contextmanager
+def launched_chromium(core: int | None = None) -> Iterator:
+    """Debian's headless Chromium under Playwright; with ``core``, confined to that one CPU core.
+    Playwright's driver process is what launches Chromium, so the driver must start on the core
+    (a process inherits its parent's cores); the caller's own thread gets every core back."""
     from playwright.sync_api import sync_playwright
     executable = chromium_path()
     if executable is None:
         raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
+    cores = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+    try:
+        playwright = sync_playwright().start()
+    finally:
+        os.sched_setaffinity(0, cores)
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+def run(names: list[str], seconds: float, rounds: int, browser_core: int | None = None) -> list[dict]:
+    """Start the app and Chromium, then ``measure``.  With ``browser_core``, Chromium is confined
+    to that one CPU core: on a 2-core box this stands in for a classroom server whose students'
+    browsers run elsewhere, with the server's own threads still sharing the machine."""
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
-        cores = os.sched_getaffinity(0)
-        if browser_core is not None:
-            # Playwright's driver process launches Chromium, so the driver must inherit the core.
-            os.sched_setaffinity(0, {browser_core})
-        try:
-            playwright = sync_playwright().start()
-        finally:
-            os.sched_setaffinity(0, cores)                # the CLI runs get every core again
-        try:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            try:
-                return measure(browser, url, names, seconds, rounds)
-            finally:
-                browser.close()
-        finally:
-            playwright.stop()
+        with launched_chromium(browser_core) as browser:
+            return measure(browser, url, names, seconds, rounds)
 
 
 def table(results: list[dict]) -> str:

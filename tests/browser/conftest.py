@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_server import (CHROMIUM_ARGS, ROOT, AppDidNotStart, chromium_path,
-                              running_app)
+from bench.app_server import ROOT, AppDidNotStart, chromium_path, running_app
+from bench.live_page import launched_chromium
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -23,14 +23,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    executable = chromium_path()
-    if executable is None:
+    if chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

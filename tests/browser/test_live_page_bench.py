@@ -3,6 +3,10 @@ trains it headless, twice each in turn, and the figures are written.  Timings ar
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+
+import pytest
 
 from bench import live_page
 
@@ -16,3 +20,44 @@ def test_quick_live_page_benchmark_writes_every_figure(browser, app_url, tmp_pat
     assert len(row["page_rounds"]) == len(row["cli_rounds"]) == 2 and row["app_threads"] >= 1
     assert min(row["page_rounds"]) > 0 and min(row["cli_rounds"]) > 0
     assert row["page_cost"] == round(1 - row["page_steps_per_s"] / row["cli_same_threads_steps_per_s"], 3)
+
+
+# Run in a child process: Playwright's sync API allows one instance per process, and the
+# session's browser fixture may hold it.  The child prints the cores of every process below it.
+PINNED_CHILD = """
+import json, os
+from pathlib import Path
+from bench.live_page import launched_chromium
+
+def descendants(pid):
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                pass   # the process ended while we looked
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+before = sorted(os.sched_getaffinity(0))
+with launched_chromium(core=0):
+    below = [(Path(f"/proc/{pid}/comm").read_text().strip(), sorted(os.sched_getaffinity(pid)))
+             for pid in descendants(os.getpid())]
+    print(json.dumps({"below": below, "caller": [before, sorted(os.sched_getaffinity(0))]}))
+"""
+
+
+def test_browser_core_confines_every_chromium_process_and_frees_the_caller() -> None:
+    if live_page.chromium_path() is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    done = subprocess.run([sys.executable, "-c", PINNED_CHILD], cwd=live_page.ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert any("chrom" in name for name, _ in seen["below"]), seen
+    assert all(cores == [0] for _, cores in seen["below"]), seen
+    before, after = seen["caller"]
+    assert before == after
