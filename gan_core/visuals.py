@@ -15,8 +15,8 @@ from . import losses
 
 FIELD_RESOLUTION = 48
 # Real and generated points drawn, each.  Every point is an SVG element that the browser redraws
-# twice a second while a model trains; 256 still put ~10 points on each mode of the 25-mode grid,
-# and they cost the browser ~40% less than 512 did (bench: a toy chart update, 110 -> 60 ms).
+# twice a second while a model trains; 256 still put ~10 points on each mode of the 25-mode grid.
+# With the outlines dropped too (ui/charts.py), a toy chart's redraw fell from ~110 to ~60 ms.
 POINTS_SHOWN = 256
 
 
