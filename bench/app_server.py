@@ -37,6 +37,32 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
+def launched_chromium(core: int | None = None) -> Iterator:
+    """Debian's headless Chromium under Playwright; with ``core``, confined to that one CPU core.
+    Playwright's driver process is what launches Chromium, so the driver must start on the core
+    (a process inherits its parent's cores); the caller's own thread gets every core back."""
+    from playwright.sync_api import sync_playwright
+    executable = chromium_path()
+    if executable is None:
+        raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
+    cores = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+    try:
+        playwright = sync_playwright().start()
+    finally:
+        os.sched_setaffinity(0, cores)
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@contextmanager
 def running_app(log_path: Path) -> Iterator[str]:
     """Start the app offline, poll its health endpoint until it answers, yield its URL, stop it."""
     port = free_port()

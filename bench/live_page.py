@@ -23,11 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from bench.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app
+from bench.app_server import ROOT, launched_chromium, running_app
 from gan_core.presets import PRESETS, preset
 from gan_core.runner import SLOTS, training_threads
 
@@ -147,32 +145,6 @@ def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3
         print(f"{name}: Play -> first chart {row['first_chart_update_s']} s; page open {row['page_rounds']} "
               f"steps/s; CLI ({threads} thread) {row['cli_rounds']}", file=sys.stderr, flush=True)
     return results
-
-
-@contextmanager
-def launched_chromium(core: int | None = None) -> Iterator:
-    """Debian's headless Chromium under Playwright; with ``core``, confined to that one CPU core.
-    Playwright's driver process is what launches Chromium, so the driver must start on the core
-    (a process inherits its parent's cores); the caller's own thread gets every core back."""
-    from playwright.sync_api import sync_playwright
-    executable = chromium_path()
-    if executable is None:
-        raise SystemExit("error: no chromium found (apt-get install chromium, or set $CHROMIUM)")
-    cores = os.sched_getaffinity(0)
-    if core is not None:
-        os.sched_setaffinity(0, {core})
-    try:
-        playwright = sync_playwright().start()
-    finally:
-        os.sched_setaffinity(0, cores)
-    try:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
 
 
 def run(names: list[str], seconds: float, rounds: int, browser_core: int | None = None) -> list[dict]:

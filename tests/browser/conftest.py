@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_server import ROOT, AppDidNotStart, chromium_path, running_app
-from bench.live_page import launched_chromium
+from bench.app_server import ROOT, AppDidNotStart, chromium_path, launched_chromium, running_app
 
 ARTIFACTS = ROOT / "artifacts"
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench import live_page
+from bench import app_server, live_page
 
 
 def test_quick_live_page_benchmark_writes_every_figure(browser, app_url, tmp_path, capsys) -> None:
@@ -27,7 +27,7 @@ def test_quick_live_page_benchmark_writes_every_figure(browser, app_url, tmp_pat
 PINNED_CHILD = """
 import json, os
 from pathlib import Path
-from bench.live_page import launched_chromium
+from bench.app_server import launched_chromium
 
 def descendants(pid):
     parents = {}
@@ -52,9 +52,9 @@ with launched_chromium(core=0):
 
 
 def test_browser_core_confines_every_chromium_process_and_frees_the_caller() -> None:
-    if live_page.chromium_path() is None:
+    if app_server.chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    done = subprocess.run([sys.executable, "-c", PINNED_CHILD], cwd=live_page.ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", PINNED_CHILD], cwd=app_server.ROOT, capture_output=True,
                           text=True, timeout=120, check=True)
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert any("chrom" in name for name, _ in seen["below"]), seen

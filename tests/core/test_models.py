@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from gan_core.models import build_models, count_params, model_info
+from gan_core.models.common import Dropout
 from gan_core.presets import PRESETS, preset
 
 TOY_G = (2 * 128 + 128) + 2 * (128 * 128 + 128) + (128 * 2 + 2)
@@ -211,7 +212,6 @@ def test_packing_widens_only_d_input() -> None:
 def test_our_dropout_keeps_torchs_law(p: float) -> None:
     """Each unit kept with probability 1 - p and scaled by 1 / (1 - p); the gradient is the same
     mask; nothing happens in eval mode or with p = 0, and p = 1 drops everything."""
-    from gan_core.models.common import Dropout
     torch.manual_seed(0)
     x = torch.ones(200_000, requires_grad=True)
     y = Dropout(p).train()(x)
