@@ -37,6 +37,13 @@ def trainer_state(trainer) -> dict[str, Any]:
             "history": trainer.history.to_dict(), "rng": rng}
 
 
+def trainer_bytes(trainer) -> bytes:
+    """``trainer``'s checkpoint as bytes: a download, or a run handed to another process."""
+    buffer = io.BytesIO()
+    torch.save(trainer_state(trainer), buffer)
+    return buffer.getvalue()
+
+
 def save_trainer(trainer, path: str | Path) -> Path:
     """Write ``trainer``'s checkpoint atomically (temp file in the same folder + rename)."""
     return save_state(trainer_state(trainer), path)

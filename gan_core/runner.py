@@ -1,4 +1,5 @@
 """Runner: one Trainer on one background thread, driven by commands, read through Snapshots.
+(RunProcess in run_process.py puts a Runner in a child process, behind the same Controls.)
 
 The page never touches the Trainer.  It sends commands (play, pause, step, change a knob, save),
 which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an immutable
@@ -15,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +28,7 @@ import torch
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
 from . import metrics as quality
+from .checkpoint import trainer_bytes
 from .trainer import LIVE_FIELDS, METRICS, History, Trainer
 from .visuals import POINTS_SHOWN, ToyView, toy_view
 
@@ -77,24 +80,39 @@ def training_threads(slots: RunSlots) -> int:
 
 
 class HistoryArrays:
-    """numpy copies of a History's columns for snapshots, extended by the rows added since the
-    last call.  Converting the whole lists at every publish cost ~80 ms at 100k steps, taken from
-    training twice a second; appending costs ~7 ms.  Arrays handed out are never changed."""
+    """numpy views of a History's columns for snapshots.  Rows are copied once into buffers that
+    only grow, and each snapshot gets views of the rows filled so far: a publish costs the new rows
+    only (converting whole lists cost ~80 ms at 100k steps, taken from training twice a second),
+    and a view handed out never changes, because later rows land beyond its end.  A rollback
+    (History.revision) or another History starts new buffers."""
 
     def __init__(self) -> None:
         self._source: tuple[History | None, int] = (None, 0)    # the history copied, its revision
-        self._arrays: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}
+        self._filled = 0
 
     def update(self, history: History) -> dict[str, np.ndarray]:
-        done = len(self._arrays.get("step", ()))
         copied, revision = self._source
-        if copied is not history or revision != history.revision or not 0 < done <= len(history):
-            self._source = (history, history.revision)    # new, rolled back, or nothing copied yet
-            self._arrays = {c: np.asarray(getattr(history, c)) for c in History.COLUMNS}
-        elif len(history) > done:
-            self._arrays = {c: np.concatenate([a, np.asarray(getattr(history, c)[done:])])
-                            for c, a in self._arrays.items()}
-        return self._arrays
+        if copied is not history or revision != history.revision or len(history) < self._filled:
+            self._source, self._buffers, self._filled = (history, history.revision), {}, 0
+        if len(history) > self._filled:
+            self._append(history)
+        if not self._buffers:
+            return {c: np.asarray(getattr(history, c)) for c in History.COLUMNS}
+        return {c: buffer[:self._filled] for c, buffer in self._buffers.items()}
+
+    def _append(self, history: History) -> None:
+        done, total = self._filled, len(history)
+        for column in History.COLUMNS:
+            rows = np.asarray(getattr(history, column)[done:total])
+            buffer = self._buffers.get(column)
+            if buffer is None or len(buffer) < total or not np.can_cast(rows.dtype, buffer.dtype):
+                grown = np.empty(max(2 * total, 1024), rows.dtype if buffer is None else np.result_type(buffer, rows))
+                if buffer is not None:
+                    grown[:done] = buffer[:done]
+                self._buffers[column] = buffer = grown
+            buffer[done:total] = rows
+        self._filled = total
 
 
 @dataclass(frozen=True)
@@ -129,14 +147,86 @@ EMPTY = Snapshot(0, "loading", "Preparing data and models ...", None, "", 0, 0.0
                  {c: np.array([]) for c in ("step", *METRICS, "time")})
 
 
-class Runner:
+class Controls(ABC):
+    """What a front end does with a run, wherever it trains: send commands, ask for files, read
+    snapshots.  Runner trains on a thread of this process, RunProcess (run_process.py) in a child
+    process; both take the same commands and publish the same Snapshots."""
+
+    config: TrainConfig
+    snapshot: Snapshot
+
+    def play(self) -> None:
+        self._send(("play",))
+
+    def pause(self) -> None:
+        self._send(("pause",))
+
+    def step(self, kind: str = "step") -> None:
+        """One iteration ('step'), one D update ('d') or one G update ('g'); pauses first."""
+        if kind not in ("step", "d", "g"):
+            raise ValueError(f"unknown step kind {kind!r}")
+        self._send(("step", kind))
+
+    def set(self, **changes: Any) -> None:
+        """Change live knobs.  Raises ConfigError at once for an invalid or structural change."""
+        structural = sorted(set(changes) - LIVE_FIELDS)
+        if structural:
+            raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
+        self.config = self.config.replace(**changes)   # validates now, in the caller's thread
+        self._send(("set", changes))
+
+    def save(self, path: str | Path, timeout: float = 60.0) -> Path:
+        """Write a checkpoint from the training thread (between steps) and return its path."""
+        return self.ask("save", path).result(timeout)
+
+    def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
+        """The checkpoint as bytes (for a download button)."""
+        return self.ask("bytes").result(timeout)
+
+    def history_csv(self, timeout: float = 30.0) -> str:
+        return self.ask("csv").result(timeout)
+
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
+        """Poll the snapshot until ``predicate`` holds (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.snapshot):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run did not reach the expected state; last: {self.snapshot.status} "
+                                   f"at step {self.snapshot.step}")
+            time.sleep(0.01)
+        return self.snapshot
+
+    @abstractmethod
+    def set_speed(self, steps_per_refresh: int | None) -> None:
+        """Steps between two refreshes of the views; None lets the runner refresh by time."""
+
+    @abstractmethod
+    def ask(self, what: str, *args: Any) -> Future:
+        """A question the training thread answers between steps: 'save' (a path), 'bytes' or 'csv'."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop training and free the model (called when the browser session ends)."""
+
+    @property
+    @abstractmethod
+    def alive(self) -> bool:
+        """Whether the run can still train (False once stopped or failed for good)."""
+
+    @abstractmethod
+    def _send(self, command: tuple) -> None:
+        """Hand one command to the training thread, in order."""
+
+
+class Runner(Controls):
     """Drive one Trainer from a background thread.  All public methods are safe to call from any
-    thread and return at once (``save`` waits for the thread to write the file)."""
+    thread and return at once (``save`` waits for the thread to write the file).  ``on_publish``,
+    if given, gets every snapshot as it is published, on the training thread."""
 
     def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
-                 metrics_every: int = METRICS_EVERY):
+                 metrics_every: int = METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
         self.config = trainer.config if trainer is not None else config.validate()
@@ -158,48 +248,23 @@ class Runner:
         self._elapsed, self._rate = 0.0, 0.0
         self._real: np.ndarray | None = None
         self._status, self._message = "loading", ""
+        self._on_publish = on_publish
         self.snapshot: Snapshot = EMPTY
         self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
         self._thread.start()
 
-    # ------------------------------------------------------------------ commands (any thread)
-    def play(self) -> None:
-        self._commands.put(("play",))
-
-    def pause(self) -> None:
-        self._commands.put(("pause",))
-
-    def step(self, kind: str = "step") -> None:
-        """One iteration ('step'), one D update ('d') or one G update ('g'); pauses first."""
-        if kind not in ("step", "d", "g"):
-            raise ValueError(f"unknown step kind {kind!r}")
-        self._commands.put(("step", kind))
-
-    def set(self, **changes: Any) -> None:
-        """Change live knobs.  Raises ConfigError at once for an invalid or structural change."""
-        structural = sorted(set(changes) - LIVE_FIELDS)
-        if structural:
-            raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
-        self.config = self.config.replace(**changes)   # validates now, in the caller's thread
-        self._commands.put(("set", changes))
-
+    # ------------------------------------------------------------------ Controls
     def set_speed(self, steps_per_refresh: int | None) -> None:
-        """Steps between two refreshes of the views; None lets the runner refresh by time."""
         self.steps_per_refresh = steps_per_refresh
 
-    def save(self, path: str | Path, timeout: float = 60.0) -> Path:
-        """Write a checkpoint from the training thread (between steps) and return its path."""
-        return self._ask("save", path).result(timeout)
-
-    def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
-        """The checkpoint as bytes (for a download button)."""
-        return self._ask("bytes").result(timeout)
-
-    def history_csv(self, timeout: float = 30.0) -> str:
-        return self._ask("csv").result(timeout)
+    def ask(self, what: str, *args: Any) -> Future:
+        future: Future = Future()
+        self._commands.put(("ask", what, args, future))
+        if not self._thread.is_alive():
+            self._answer_pending()   # nobody will read the queue: refuse now, not after a timeout
+        return future
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread and free the model (called when the browser session ends)."""
         self._stop.set()
         self._commands.put(("wake",))
         if threading.current_thread() is not self._thread:
@@ -209,22 +274,8 @@ class Runner:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
-        """Poll the snapshot until ``predicate`` holds (for scripts and tests)."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self.snapshot):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"run did not reach the expected state; last: {self.snapshot.status} "
-                                   f"at step {self.snapshot.step}")
-            time.sleep(0.01)
-        return self.snapshot
-
-    def _ask(self, what: str, *args: Any) -> Future:
-        future: Future = Future()
-        self._commands.put(("ask", what, args, future))
-        if not self._thread.is_alive():
-            self._answer_pending()   # nobody will read the queue: refuse now, not after a timeout
-        return future
+    def _send(self, command: tuple) -> None:
+        self._commands.put(command)
 
     # ------------------------------------------------------------------ the thread
     def _main(self) -> None:
@@ -248,7 +299,7 @@ class Runner:
             if self._status not in ("failed",):
                 self._status = "stopped"
             self._trainer = None              # frees the model and the data
-            self.snapshot = replace(self.snapshot, status=self._status, version=self.snapshot.version + 1)
+            self._show(replace(self.snapshot, status=self._status, version=self.snapshot.version + 1))
             self._answer_pending()
 
     def _handle_commands(self, block: bool) -> None:
@@ -288,11 +339,7 @@ class Runner:
         if what == "save":
             return trainer.save(args[0])
         if what == "bytes":
-            import io
-            from .checkpoint import trainer_state
-            buffer = io.BytesIO()
-            torch.save(trainer_state(trainer), buffer)
-            return buffer.getvalue()
+            return trainer_bytes(trainer)
         trainer.flush()
         return trainer.history.to_csv()
 
@@ -365,8 +412,8 @@ class Runner:
     def _fail(self, message: str) -> None:
         self._playing, self._status, self._message = False, "failed", message
         self._drop_slot()
-        self.snapshot = replace(self.snapshot, status="failed", message=message,
-                                version=self.snapshot.version + 1)
+        self._show(replace(self.snapshot, status="failed", message=message,
+                           version=self.snapshot.version + 1))
 
     def _answer_pending(self) -> None:
         while True:
@@ -394,7 +441,7 @@ class Runner:
         if c.data_kind == "points":
             toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
                                                   torch.Generator(trainer.device).manual_seed(c.seed + 4)))
-        self.snapshot = Snapshot(
+        self._show(Snapshot(
             version=self.snapshot.version + 1, status=self._status, message=self._message,
             config=c, device=_device_name(trainer.device), step=trainer.step_count,
             steps_per_second=self._rate if self._status == "running" else 0.0,
@@ -403,7 +450,12 @@ class Runner:
             evals=tuple(h.evals), samples=samples, real=self._real_batch(),
             timeline=tuple(self._timeline), toy=toy, pattern_history=tuple(self._pattern_history),
             metrics=self._metrics, data_note=trainer.data.note,
-        )
+        ))
+
+    def _show(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot       # one reference swap: readers see the old or the new, whole
+        if self._on_publish is not None:
+            self._on_publish(snapshot)
 
     def _metrics_are_due(self) -> bool:
         return (self._live_metrics is not None and self._elapsed >= self._metrics_due

@@ -13,7 +13,7 @@ import streamlit as st
 from gan_core.checkpoint import load_trainer
 from gan_core.config import ConfigError
 from gan_core.errors import GanCoreError
-from gan_core.runner import Runner
+from gan_core.runner import Controls
 from gan_core.trainer import Trainer
 from ui.notices import notify, show_notices
 from ui.runs import READY, resume_run
@@ -30,7 +30,7 @@ def checkpoint_name(text: str) -> str:
     return f"{stem}.pt"
 
 
-def checkpoint_panel(runner: Runner) -> None:
+def checkpoint_panel(runner: Controls) -> None:
     with st.expander("Save, resume and export", icon=":material/save:"):
         show_notices("checkpoint")
         save, resume, export = st.columns(3)
@@ -49,7 +49,7 @@ def checkpoint_panel(runner: Runner) -> None:
         st.code(runner.config.to_json(), language="json")
 
 
-def _save(runner: Runner, ready: bool) -> None:
+def _save(runner: Controls, ready: bool) -> None:
     st.markdown("**Save**")
     text = st.text_input("Checkpoint name", value="my-run", key="ckpt_name",
                          help="Saved as checkpoints/NAME.pt on the server (letters, digits, - _ . only).")

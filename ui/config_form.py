@@ -23,7 +23,7 @@ import torch
 from gan_core.config import CHOICES, FIELD_HELP, IMAGE_DATASETS, ConfigError, TrainConfig, parse_value
 from gan_core.errors import GanCoreError
 from gan_core.presets import PRESETS, describe, preset
-from gan_core.runner import Runner
+from gan_core.runner import Controls
 from gan_core.trainer import LIVE_FIELDS, resolve_device
 from ui.notices import notify, show_notices
 from ui.runs import DEFAULT_PRESET, session_runner, start_run
@@ -144,7 +144,7 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 
 
 # ---------------------------------------------------------------------------------- the sidebar
-def settings_sidebar() -> Runner:
+def settings_sidebar() -> Controls:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
     runner = session_runner()
     with st.sidebar:
@@ -210,7 +210,7 @@ def form_config(values: dict[str, Any]) -> TrainConfig:
     return base.replace(**{k.field: k.from_widget(base, values[k.field]) for k in KNOBS})
 
 
-def _apply_form(runner: Runner, values: dict[str, Any]) -> tuple[Runner, ConfigError | None]:
+def _apply_form(runner: Controls, values: dict[str, Any]) -> tuple[Controls, ConfigError | None]:
     try:
         config = form_config(values)
     except ConfigError as exc:
@@ -232,7 +232,7 @@ def _apply_form(runner: Runner, values: dict[str, Any]) -> tuple[Runner, ConfigE
     return runner, None
 
 
-def _confirm_rebuild(runner: Runner, changes: dict[str, Any]) -> None:
+def _confirm_rebuild(runner: Controls, changes: dict[str, Any]) -> None:
     old = runner.config.to_dict()
     listing = "; ".join(f"{name}: {old[name]} → {value}" for name, value in changes.items())
     with st.container(key="pending_rebuild"):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gan_core.runner import Runner
+from gan_core.runner import Controls
 
 
 class RunHolder:
     """The session's current Runner; replacing it stops the old one."""
 
     def __init__(self) -> None:
-        self.runner: Runner | None = None
+        self.runner: Controls | None = None
 
-    def replace(self, runner: Runner | None) -> None:
+    def replace(self, runner: Controls | None) -> None:
         old, self.runner = self.runner, runner
         if old is not None:
             old.stop()
@@ -27,6 +27,6 @@ def run_holder() -> RunHolder:
     return RunHolder()
 
 
-def current_runner() -> Runner | None:
+def current_runner() -> Controls | None:
     """The Runner of this browser session's Train page, if one was started."""
     return run_holder().runner

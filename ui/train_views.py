@@ -17,7 +17,7 @@ import streamlit as st
 import torch
 
 from gan_core.render import image_grid, png_bytes
-from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Runner, Snapshot
+from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Controls, Snapshot
 from ui import charts
 from ui.runs import READY, start_run
 from ui.session import current_runner
@@ -82,7 +82,7 @@ def _views() -> None:
 
 
 # ---------------------------------------------------------------------------------- controls
-def _command(action: Callable[[Runner], None]) -> None:
+def _command(action: Callable[[Controls], None]) -> None:
     """Send a command, then wait (briefly) for the runner to publish its effect, so the rerun
     that follows the click already shows it."""
     runner = current_runner()
@@ -98,7 +98,7 @@ def _reset() -> None:
     start_run(current_runner().config)
 
 
-def _controls(runner: Runner, snap: Snapshot) -> None:
+def _controls(runner: Controls, snap: Snapshot) -> None:
     """The run's buttons and the refresh speed.  Drawn by full reruns only: a click reruns the
     page, and so does every change between moving and waiting (which is when they change)."""
     ready = snap.status in READY

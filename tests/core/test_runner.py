@@ -1,7 +1,8 @@
-"""Runner: a Trainer on a background thread, driven by commands and read through Snapshots.
+"""Runner and RunProcess: a Trainer on a background thread, or in a child process, driven by
+commands and read through Snapshots.  The behaviour both promise is tested on both.
 
-Every wait polls ``Runner.wait_for``; a command round trip (``history_csv``) proves the thread has
-handled everything sent before it, so "nothing more happened" is checked without sleeping.
+Every wait polls ``wait_for``; a command round trip (``history_csv``) proves the training thread
+has handled everything sent before it, so "nothing more happened" is checked without sleeping.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import pytest
 import torch
 
 from gan_core import Trainer
-from gan_core.checkpoint import read_checkpoint
+from gan_core.checkpoint import read_checkpoint, trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
-from gan_core.runner import HistoryArrays, RunSlots, Runner
+from gan_core.run_process import RunProcess
+from gan_core.runner import Controls, HistoryArrays, RunSlots, Runner
 from gan_core.trainer import METRICS
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
@@ -26,18 +28,38 @@ def pattern(**changes):
     return preset("seed-002-pattern", device="cpu", **changes)
 
 
-@pytest.fixture
-def make_runner():
-    """Start runners that are stopped after the test, whatever happens."""
-    runners: list[Runner] = []
+def starter(kind: str, runners: list[Controls]):
+    """A function that starts a run of ``kind`` ("thread" or "process") and, unless told not to,
+    waits until it has loaded.  A trainer given to a process run goes as its checkpoint."""
 
-    def make(config=None, **kwargs) -> Runner:
-        runner = Runner(config, slots=kwargs.pop("slots", RunSlots(4)), **kwargs)
+    def make(config=None, *, trainer=None, slots=None, loaded=True, **kwargs) -> Controls:
+        slots = slots or RunSlots(4)
+        if kind == "process":
+            runner = RunProcess(trainer.config if trainer else config, slots=slots,
+                                checkpoint=trainer_bytes(trainer) if trainer else None, **kwargs)
+        else:
+            runner = Runner(config, trainer=trainer, slots=slots, **kwargs)
         runners.append(runner)
-        runner.wait_for(lambda s: s.status == "paused", WAIT)
+        if loaded:
+            runner.wait_for(lambda s: s.status == "paused", WAIT)
         return runner
+    return make
 
-    yield make
+
+@pytest.fixture(params=["thread", "process"])
+def make_runner(request):
+    """Start runs of both kinds that are stopped after the test, whatever happens."""
+    runners: list[Controls] = []
+    yield starter(request.param, runners)
+    for runner in runners:
+        runner.stop()
+
+
+@pytest.fixture
+def make_thread_runner():
+    """For what only a Runner offers: its trainer in this process, its engine hooks."""
+    runners: list[Controls] = []
+    yield starter("thread", runners)
     for runner in runners:
         runner.stop()
 
@@ -77,9 +99,9 @@ def test_single_steps_advance_exactly_one(make_runner, kind: str) -> None:
         runner.step("both")
 
 
-def test_set_applies_live_and_refuses_structural_changes(make_runner) -> None:
+def test_set_applies_live_and_refuses_structural_changes(make_thread_runner) -> None:
     trainer = Trainer(pattern())
-    runner = make_runner(trainer=trainer)
+    runner = make_thread_runner(trainer=trainer)
     runner.set(lr_g=1e-4, loss="mse")
     settle(runner)
     assert trainer.opt_g.param_groups[0]["lr"] == 1e-4
@@ -133,7 +155,7 @@ def test_save_and_checkpoint_bytes(make_runner, tmp_path: Path) -> None:
     assert runner.history_csv().splitlines()[0].startswith("step,kind,loss_d")
 
 
-def test_stop_ends_the_thread(make_runner, tmp_path: Path) -> None:
+def test_stop_ends_the_run(make_runner, tmp_path: Path) -> None:
     runner = make_runner(pattern())
     runner.play()
     runner.wait_for(lambda s: s.step > 0, WAIT)
@@ -169,14 +191,12 @@ def test_a_bad_config_fails_before_the_thread_starts() -> None:
         Runner()
 
 
-def test_a_run_whose_data_cannot_load_reports_failed(tmp_path: Path) -> None:
+def test_a_run_whose_data_cannot_load_reports_failed(make_runner, tmp_path: Path) -> None:
     config = preset("dcgan-small", dataset="folder", image_folder=str(tmp_path / "missing"), device="cpu")
-    runner = Runner(config, slots=RunSlots(1))
-    try:
-        failed = runner.wait_for(lambda s: s.status == "failed", WAIT)
-        assert "missing" in failed.message and "\n" not in failed.message
-    finally:
-        runner.stop()
+    runner = make_runner(config, loaded=False)
+    failed = runner.wait_for(lambda s: s.status == "failed", WAIT)
+    assert "missing" in failed.message and "\n" not in failed.message
+    runner.stop()
     assert not runner.alive and runner.snapshot.status == "failed"
 
 
@@ -205,7 +225,7 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
 
 
 @pytest.mark.parametrize("cost, expected", [(0.0, [0, 10, 20, 30, 40, 50, 60]), (0.05, [0])])
-def test_live_metrics_keep_to_their_step_interval_and_time_share(make_runner, cost, expected) -> None:
+def test_live_metrics_keep_to_their_step_interval_and_time_share(make_thread_runner, cost, expected) -> None:
     """Measured every ``metrics_every`` steps, unless that would take more than METRICS_SHARE of
     the training time: a 50 ms measurement waits for 2.5 s of training (60 steps here take less)."""
     measured: list[int] = []
@@ -215,7 +235,7 @@ def test_live_metrics_keep_to_their_step_interval_and_time_share(make_runner, co
         time.sleep(cost)          # the measurement's own cost, not a wait for anything
         return {"measured at step": {"value": trainer.step_count, "help": ""}}
 
-    runner = make_runner(pattern(), live_metrics=metrics, metrics_every=10)
+    runner = make_thread_runner(pattern(), live_metrics=metrics, metrics_every=10)
     runner.set_speed(10)
     runner.play()
     runner.wait_for(lambda s: s.step >= 60, WAIT)
