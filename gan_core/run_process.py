@@ -38,7 +38,6 @@ from .checkpoint import load_trainer
 from .config import TrainConfig
 from .errors import GanCoreError
 from .runner import EMPTY, SLOTS, Controls, HistoryArrays, Runner, RunSlots, Snapshot
-from .trainer import History
 
 CONTEXT = multiprocessing.get_context("forkserver")
 # What the forkserver imports once, rather than every run: torch.optim imports torch._dynamo when
@@ -59,6 +58,7 @@ def start_forkserver(also_preload: tuple[str, ...] = ()) -> None:
 
 UNCHANGED = Ellipsis       # in a packed snapshot: "as in the last one sent" (no field holds it)
 ENTRY_FIELDS = ("timeline", "pattern_history")   # tuples of (step, array): each array goes once
+SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
 
 
 class RunProcess(Controls):
@@ -211,14 +211,13 @@ class SnapshotUnpacker:
 
     def __init__(self) -> None:
         self._last: dict[str, Any] = {}
-        self._history = History()
         self._arrays = HistoryArrays()
 
     def unpack(self, packed: dict[str, Any]) -> Snapshot:
         values = {}
         for name, value in packed.items():
             if name == "history":
-                value = self._rows(*value)
+                value = self._arrays.extend(*value)
             elif name in ENTRY_FIELDS:
                 earlier = dict(self._last.get(name, ()))
                 value = tuple((step, earlier[step] if array is UNCHANGED else array) for step, array in value)
@@ -227,17 +226,6 @@ class SnapshotUnpacker:
             values[name] = value
         self._last = values
         return Snapshot(**values)
-
-    def _rows(self, start: int, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if start == 0:
-            self._history = History()
-        for name, column in rows.items():
-            getattr(self._history, name).extend(column.tolist())
-        return self._arrays.update(self._history)
-
-
-SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
-
 
 # ---------------------------------------------------------------------------------- the child
 class _Link:

@@ -93,26 +93,32 @@ class HistoryArrays:
 
     def update(self, history: History) -> dict[str, np.ndarray]:
         copied, revision = self._source
-        if copied is not history or revision != history.revision or len(history) < self._filled:
-            self._source, self._buffers, self._filled = (history, history.revision), {}, 0
-        if len(history) > self._filled:
-            self._append(history)
-        if not self._buffers:
-            return {c: np.asarray(getattr(history, c)) for c in History.COLUMNS}
-        return {c: buffer[:self._filled] for c, buffer in self._buffers.items()}
+        fresh = copied is not history or revision != history.revision or len(history) < self._filled
+        if fresh:
+            self._source = (history, history.revision)
+        start = 0 if fresh else self._filled
+        return self.extend(start, {c: np.asarray(getattr(history, c)[start:]) for c in History.COLUMNS})
 
-    def _append(self, history: History) -> None:
-        done, total = self._filled, len(history)
-        for column in History.COLUMNS:
-            rows = np.asarray(getattr(history, column)[done:total])
+    def extend(self, start: int, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The columns with ``rows`` added after the first ``start`` rows (0: start afresh).
+        Also how a reader in another process follows the rows it is sent."""
+        if start == 0:
+            self._buffers, self._filled = {}, 0
+        if start != self._filled:
+            raise ValueError(f"rows from {start} do not follow the {self._filled} held")
+        total = start + len(rows["step"])
+        if total == start:       # nothing new (its empty columns may not even have the right dtype)
+            return {c: buffer[:total] for c, buffer in self._buffers.items()} if self._buffers else rows
+        for column, new in rows.items():
             buffer = self._buffers.get(column)
-            if buffer is None or len(buffer) < total or not np.can_cast(rows.dtype, buffer.dtype):
-                grown = np.empty(max(2 * total, 1024), rows.dtype if buffer is None else np.result_type(buffer, rows))
+            if buffer is None or len(buffer) < total or not np.can_cast(new.dtype, buffer.dtype):
+                grown = np.empty(max(2 * total, 1024), new.dtype if buffer is None else np.result_type(buffer, new))
                 if buffer is not None:
-                    grown[:done] = buffer[:done]
+                    grown[:start] = buffer[:start]
                 self._buffers[column] = buffer = grown
-            buffer[done:total] = rows
+            buffer[start:total] = new
         self._filled = total
+        return {c: buffer[:total] for c, buffer in self._buffers.items()}
 
 
 @dataclass(frozen=True)
