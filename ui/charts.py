@@ -3,8 +3,9 @@
 They run on every refresh of a training run, so they are built for speed:
 - every curve is bucketed to at most ``MAX_POINTS`` points before it is smoothed and drawn, so a
   refresh costs the same at step 100 and at step 1,000,000;
-- figures are written as plain dicts and wrapped without Plotly's per-property validation, which
-  costs ten times more than the rest (the tests validate every builder's output instead).
+- figures are plain dicts of numpy arrays (``{"data": [...], "layout": {...}}``), which
+  ``ui.live_chart`` sends as they are: ``plotly.graph_objects`` would copy and validate every
+  property, ten times the rest of the work (the tests validate every builder's output instead).
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from gan_core.visuals import ToyView
 
@@ -32,9 +32,11 @@ FIXED_AXIS = dict(automargin=False, ticklabeloverflow="allow")
 LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
 
 
-def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
-    """A Figure from plain dicts, skipping Plotly's validation (see the module docstring)."""
-    return go.Figure(data=traces, layout=layout, _validate=False)
+Figure = dict[str, Any]   # {"data": traces, "layout": layout}, as Plotly's JSON has it
+
+
+def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
+    return {"data": traces, "layout": layout}
 
 
 def downsample(columns: dict[str, np.ndarray], limit: int = MAX_POINTS) -> tuple[dict[str, np.ndarray], int]:
@@ -70,6 +72,11 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+def _title(text: str) -> dict[str, Any]:
+    """A title at the chart's left edge, clear of the legend at its right."""
+    return dict(text=text, x=0, xref="paper", xanchor="left")
+
+
 def _reference(y: float, text: str) -> dict[str, Any]:
     """A dotted horizontal line across the plot, labelled at its left end.  A shape's own label,
     not an annotation: Plotly measures every annotation's text box on each redraw."""
@@ -92,13 +99,13 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
                                line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False))
         traces.append(dict(type="scatter", x=data["step"], y=ema(data[name], weight), mode="lines",
                            name=label, line=dict(color=colour, width=2), connectgaps=True))
-    layout = dict(title=dict(text=title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,
+    layout = dict(title=_title(title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,
                   yaxis=dict(title=dict(text=y_title), **FIXED_AXIS), margin=MARGIN, uirevision=title, legend=LEGEND,
                   shapes=[_reference(y, text) for y, text in references])
     return traces, layout
 
 
-def loss_figure(history: dict[str, np.ndarray], smoothing: float) -> go.Figure:
+def loss_figure(history: dict[str, np.ndarray], smoothing: float) -> Figure:
     """D's and G's losses with the equilibrium references ln 2 and 2 ln 2."""
     return figure(*_line_chart(history, {"loss_d": ("D loss", D_COLOUR), "loss_g": ("G loss", G_COLOUR)},
                                smoothing, "Losses", "loss",
@@ -106,20 +113,21 @@ def loss_figure(history: dict[str, np.ndarray], smoothing: float) -> go.Figure:
 
 
 def d_output_figure(history: dict[str, np.ndarray], evals: Sequence[dict[str, float]],
-                    smoothing: float) -> go.Figure:
+                    smoothing: float) -> Figure:
     """Mean D(x_real) and D(G(z)) over time, the 0.5 equilibrium, and held-out evaluations."""
     traces, layout = _line_chart(history, {"d_real": ("D(x) real", REAL), "d_fake": ("D(G(z)) fake", FAKE)},
                                  smoothing, "What D says", "mean D output", ((0.5, "equilibrium ½"),))
-    steps = [e["step"] for e in evals]
+    steps = np.array([e["step"] for e in evals], dtype=float)
     for name, label, colour in (("d_real", "held-out D(x)", REAL), ("d_fake", "held-out D(G(z))", FAKE)):
-        traces.append(dict(type="scatter", x=steps, y=[e[name] for e in evals], mode="markers", name=label,
+        traces.append(dict(type="scatter", x=steps, y=np.array([e[name] for e in evals], dtype=float),
+                           mode="markers", name=label,
                            marker=dict(color=colour, symbol="diamond", size=8, line=dict(color="white", width=1)),
                            visible=bool(evals)))
     layout["yaxis"]["range"] = [-0.02, 1.02]
     return figure(traces, layout)
 
 
-def toy_figure(toy: ToyView, layers: Sequence[str]) -> go.Figure:
+def toy_figure(toy: ToyView, layers: Sequence[str]) -> Figure:
     """GAN Lab's layered view: D's output over the plane, real and generated points, and the
     direction G's loss pushes each generated point."""
     axis = np.linspace(-toy.extent, toy.extent, toy.heatmap.shape[0])
@@ -149,21 +157,21 @@ def _points(points: np.ndarray, name: str, colour: str) -> dict[str, Any]:
                 marker=dict(color=colour, size=5, opacity=0.8))
 
 
-def pattern_figure(history: Sequence[tuple[int, np.ndarray]]) -> go.Figure:
+def pattern_figure(history: Sequence[tuple[int, np.ndarray]]) -> Figure:
     """The 6 values G outputs, over time: one column per remembered step."""
     steps = [step for step, _ in history]
     values = np.stack([v for _, v in history], axis=1) if history else np.zeros((6, 0))
     return _pattern_heatmap(values, steps, "step", "G's output over time")
 
 
-def real_pattern_figure(real: np.ndarray) -> go.Figure:
+def real_pattern_figure(real: np.ndarray) -> Figure:
     """Real '1010' rows, drawn like G's outputs so the two can be compared at a glance."""
     return _pattern_heatmap(real.T, list(range(1, real.shape[0] + 1)), "real sample", "Real patterns")
 
 
-def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: str) -> go.Figure:
+def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: str) -> Figure:
     heat = dict(type="heatmap", z=values, x=x, y=[f"v{i}" for i in range(1, 7)], zmin=0, zmax=1,
                 colorscale="Greys", colorbar=dict(title=dict(text="value"), thickness=12))
-    return figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
+    return figure([heat], dict(title=_title(title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
                                height=300, yaxis=dict(autorange="reversed", **FIXED_AXIS), uirevision=title,
                                margin=dict(COLORBAR_MARGIN, l=40)))

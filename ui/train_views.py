@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
-import torch
 
 from gan_core.render import image_grid, png_bytes
 from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Controls, Snapshot
 from ui import charts
+from ui.live_chart import live_chart, to_json
 from ui.runs import READY, start_run
 from ui.session import current_runner
 
@@ -196,11 +196,13 @@ def _memo(name: str, source: Any, build: Callable[[], Any], settings: Any = None
     return kept[2]
 
 
-def _plot(figure: Any, key: str) -> None:
-    """A Plotly chart: a still picture while the run moves, interactive (hover, zoom) once it
-    waits.  Plotly rebuilds its hover and zoom layers on every redraw: a tenth of the browser's
-    work per refresh, for a chart that changes under the pointer twice a second anyway."""
-    st.plotly_chart(figure, key=key, config={"displayModeBar": False, "staticPlot": st.session_state[_FAST]})
+def _chart(key: str, source: Any, build: Callable[[], charts.Figure], settings: Any = None) -> None:
+    """A live Plotly chart, its figure rebuilt (and encoded) only when ``_memo`` says so: a
+    still picture while the run moves, interactive (hover, zoom) once it waits.  Plotly rebuilds
+    its hover and zoom layers on every redraw: a tenth of the browser's work per refresh, for a
+    chart that changes under the pointer twice a second anyway."""
+    figure_json = _memo(key, source, lambda: to_json(build()), settings)
+    live_chart(figure_json, key, interactive=not st.session_state[_FAST])
 
 
 def _curves(snap: Snapshot) -> None:
@@ -209,12 +211,11 @@ def _curves(snap: Snapshot) -> None:
                                "stays faint behind.")
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        _plot(_memo("loss", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing), "loss_plot")
+        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing)
         st.caption("At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
                    "summed over real + fake, or ln 2 averaged.")
     with right.container(key="d_chart"):
-        _plot(_memo("d_out", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing),
-                    smoothing), "d_plot")
+        _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), smoothing)
         st.caption("D's mean verdict on real and generated samples; diamonds are held-out "
                    "evaluations (set an evaluation interval to get them)."
                    + (" Pause to hover over the charts or zoom in." if st.session_state[_FAST] else ""))
@@ -224,7 +225,7 @@ def _png(samples: np.ndarray) -> bytes:
     """A grid as PNG, grey when the images are (a third of the bytes to encode: this runs on every
     refresh beside the training thread).  Shown with output_format="PNG": Streamlit's "auto"
     re-encodes an opaque PNG as JPEG each time, which costs time and smears the pixels."""
-    grid = image_grid(torch.from_numpy(samples), nrow=6)
+    grid = image_grid(samples, nrow=6)
     return png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid)
 
 
@@ -272,15 +273,15 @@ def _toy(snap: Snapshot) -> None:
                       "(green = 'real', purple = 'fake'), real and generated points, and the "
                       "direction G's loss pushes each generated point.")
     with st.container(key="toy_chart"):
-        _plot(_memo("toy", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers)), "toy_plot")
+        _chart("toy_plot", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers))
 
 
 def _pattern(snap: Snapshot) -> None:
     generated, real = st.columns([3, 2])
     with generated.container(key="pattern_chart"):
-        _plot(_memo("pattern", snap, lambda: charts.pattern_figure(snap.pattern_history)), "pattern_plot")
+        _chart("pattern_plot", snap, lambda: charts.pattern_figure(snap.pattern_history))
     with real.container(key="pattern_real"):
-        _plot(_memo("pattern_real", snap, lambda: charts.real_pattern_figure(snap.real[:12])), "pattern_real_plot")
+        _chart("pattern_real_plot", snap.real, lambda: charts.real_pattern_figure(snap.real[:12]))
     if snap.samples is not None:
         values = "  ".join(f"{v:.2f}" for v in snap.samples[0])
         st.caption(f"G's output now: {values} (the real pattern is high, low, high, low, high, low)")

@@ -3,6 +3,8 @@ checkpoints.  The page runs for real (real Runner threads, real checkpoint files
 """
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from gan_core.runner import Runner
 from gan_core.visuals import ToyView
 from ui import charts, checkpoint_panel
 from ui.config_form import GENERATION, MIRRORS
+from ui.live_chart import to_json
 from ui.runs import DEFAULT_PRESET
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -50,6 +53,11 @@ def knob(app: AppTest, field: str):
     return app.get_by_key(f"cfg{app.session_state[GENERATION]}_{field}")
 
 
+def live_figures(app: AppTest) -> list[dict]:
+    """The figures the page's live charts were given, as the browser receives them."""
+    return [json.loads(json.loads(chart.proto.json)["figure"]) for chart in app.get("bidi_component")]
+
+
 def errors(app: AppTest) -> list[str]:
     return [e.value for e in app.error]
 
@@ -60,7 +68,9 @@ def test_default_preset_renders_its_live_views(at):
     stats = {m.label: m.value for m in at.metric}
     assert stats["Step"] == "0" and stats["Status"] == "paused" and stats["Device"] == "cpu"
     assert at.slider(key="smoothing").value == 0.8
-    assert at.get("plotly_chart"), "loss, D-output and toy charts are drawn"
+    names = [{trace.get("name") for trace in figure["data"]} for figure in live_figures(at)]
+    assert len(names) == 3 and {"D loss", "G loss"} <= names[0] and "D(x) real" in names[1] and "D(x)" in names[2], \
+        "the loss, D-output and toy charts are drawn"
     assert not errors(at)
 
 
@@ -191,10 +201,29 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
                "d_fake": 0.4, "loss_d": 1.3, "loss_g": 0.9}], 0.0), charts.toy_figure(toy, charts.TOY_LAYERS),
                charts.pattern_figure([(1, rng.random(6)), (2, rng.random(6))]), charts.real_pattern_figure(rng.random((12, 6)))]
     for fig in figures:
-        go.Figure(fig.to_dict())   # raises on any invalid property
-    loss = figures[0]
+        go.Figure(fig)   # raises on any invalid property
+    loss = go.Figure(figures[0])
     assert [s["label"]["text"] for s in loss.layout.shapes] == ["ln 2 ≈ 0.693", "2·ln 2 ≈ 1.386"]
     assert all(len(t.x) <= charts.MAX_POINTS for t in loss.data)
     raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
     assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
-    assert len(charts.toy_figure(toy, ["real"]).data) == 1
+    assert len(charts.toy_figure(toy, ["real"])["data"]) == 1
+
+
+def test_figures_reach_the_browser_as_plotly_typed_arrays():
+    """Arrays travel as base64 typed arrays (NaN gaps included), 2-D ones with their shape;
+    everything else is plain JSON."""
+    steps, values = np.arange(1, 6), np.array([0.5, np.nan, 0.25, 1.0, 2.0])
+    heat = np.arange(6.0).reshape(2, 3)
+    sent = json.loads(to_json(charts.figure([dict(type="scatter", x=steps, y=values, name="a"),
+                                             dict(type="heatmap", z=heat)], dict(height=300))))
+
+    def decoded(spec: dict) -> np.ndarray:
+        array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype="<" + spec["dtype"])
+        return array.reshape([int(n) for n in spec["shape"].split(",")]) if "shape" in spec else array
+    line, heatmap = sent["data"]
+    assert line["x"]["dtype"] == "i4" and decoded(line["x"]).tolist() == steps.tolist()
+    assert np.array_equal(decoded(line["y"]), values, equal_nan=True)
+    assert np.array_equal(decoded(heatmap["z"]), heat) and line["name"] == "a" and sent["layout"] == {"height": 300}
+    with pytest.raises(TypeError):
+        to_json(charts.figure([dict(type="scatter", x=object())], {}))

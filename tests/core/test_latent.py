@@ -12,6 +12,7 @@ from gan_core.latent import (LatentModel, frame_png, gif_bytes, interpolate, lat
                              nearest_neighbours, noise_range, principal_directions, random_walk,
                              slerp, strip_png, to_noise)
 from gan_core.presets import preset
+from gan_core.render import image_grid
 from gan_core.trainer import Trainer
 
 
@@ -152,3 +153,15 @@ def test_one_frame_runs_single_threaded_and_restores_the_thread_count(digits_mod
         hook.remove()
     assert seen == [1, before]
     assert torch.get_num_threads() == before
+
+
+def test_image_grid_places_each_tile_in_row_order_between_white_padding():
+    images = torch.stack([torch.full((1, 2, 3), v) for v in (-1.0, 0.0, 1.0, 0.5, -0.5)])   # 5 grey tiles
+    grid = image_grid(images, nrow=3, padding=1)
+    assert grid.shape == (2 * 3 + 1, 3 * 4 + 1, 3) and grid.dtype == "uint8"
+    tile = lambda r, k: grid[1 + r * 3:1 + r * 3 + 2, 1 + k * 4:1 + k * 4 + 3]   # noqa: E731
+    assert [int(tile(*divmod(i, 3))[0, 0, 0]) for i in range(5)] == [0, 128, 255, 191, 64]
+    assert (tile(1, 2) == 255).all() and (grid[0] == 255).all() and (grid[:, 0] == 255).all(), \
+        "the missing sixth tile and the padding are white"
+    colour = image_grid(torch.zeros(1, 3, 2, 2).index_fill_(1, torch.tensor([0]), 1.0), padding=0)
+    assert colour[0, 0].tolist() == [255, 128, 128], "channels stay in RGB order"
