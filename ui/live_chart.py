@@ -26,7 +26,7 @@ import streamlit.components.v1 as components_v1
 # v1 component declaration gives us here; it is never drawn.
 _LIBRARY = components_v1.declare_component("plotly_library", path=Path(plotly.__file__).parent / "package_data")
 
-_JS = """
+_JS = r"""
 const loads = {};
 function plotlyFrom(url) {   // one <script> per page, however many charts ask
   loads[url] ??= new Promise((resolve, reject) => {
