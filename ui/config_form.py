@@ -169,9 +169,13 @@ def settings_sidebar() -> Controls:
 
 
 def _preset_picker() -> None:
-    if "preset" not in st.session_state:
-        st.session_state["preset"] = st.session_state.setdefault(PRESET_NAME, DEFAULT_PRESET)
-    st.selectbox("Preset", list(PRESETS), key="preset",
+    """The picker starts on the preset last loaded, as its own default (``index``) rather than a
+    value written into session state: the browser falls back to a widget's default whenever it
+    drops the widget's state, and a default of the first preset then sent "seed-000-vanilla"
+    with the next click, which rebuilt the run and lost a Play pressed right after the page loaded."""
+    names = list(PRESETS)
+    st.selectbox("Preset", names, index=names.index(st.session_state.setdefault(PRESET_NAME, DEFAULT_PRESET)),
+                 key="preset",
                  help="A preset sets every knob below to a known recipe: one per seed post, the "
                       "2D toys (GAN Lab style) and a DCGAN sized for a CPU.")
     st.caption(describe(st.session_state["preset"]))
