@@ -74,8 +74,8 @@ class RunProcess(Controls):
         self._questions: dict[int, Future] = {}
         self._ids = itertools.count()
         self._closed = False                     # the child has closed its end of the pipe
-        self._sending = threading.Lock()
         self._conn, theirs = CONTEXT.Pipe()
+        self._link = _Link(self._conn)
         self._process = CONTEXT.Process(target=_child, name="gan-run", daemon=True,
                                         args=(theirs, self.config, checkpoint, refresh_seconds, slots.limit))
         self._process.start()
@@ -117,11 +117,7 @@ class RunProcess(Controls):
         return self._process.pid
 
     def _send(self, command: tuple) -> None:
-        with self._sending:
-            try:
-                self._conn.send(command)
-            except OSError:
-                pass   # the child is gone; the receiver reports how it ended
+        self._link.send(command)   # a child that is gone is reported by the receiver
 
     # ------------------------------------------------------------------ what the child sends
     def _receive(self) -> None:
@@ -227,9 +223,11 @@ class SnapshotUnpacker:
         self._last = values
         return Snapshot(**values)
 
-# ---------------------------------------------------------------------------------- the child
+
+# ---------------------------------------------------------------------------------- the pipe
 class _Link:
-    """The child's end of the pipe; several threads send on it."""
+    """One end of the pipe, which several threads send on.  A send to a process that is gone is
+    dropped: the reader on this end sees the pipe close and acts on it."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -240,9 +238,10 @@ class _Link:
             try:
                 self.conn.send(message)
             except OSError:
-                pass   # the parent is gone: the command loop sees it too and stops the run
+                pass
 
 
+# ---------------------------------------------------------------------------------- the child
 class _SlotsFromParent:
     """The child Runner's RunSlots, answered by the parent's: the cap counts every process's runs."""
 
