@@ -41,10 +41,8 @@ CLI_RATE = re.compile(r"\(([\d.]+) steps/s over")
 
 # ------------------------------------------------------------------ the Train page, as a user drives it
 def stat(page, key: str):
-    """The value of one of the page's stat tiles (status, step, rate, ...).  While a rerun draws
-    the new value, Streamlit can keep the old one on the page marked stale: skip that one."""
-    return page.locator(f".st-key-stat_{key} [data-testid='stElementContainer']:not([data-stale='true']) "
-                        "[data-testid='stMetricValue']")
+    """The value of one of the page's stat tiles (status, step, rate, ...)."""
+    return page.locator(f".st-key-stats [data-stat='{key}'] .stat-value")
 
 
 def step_count(page) -> int:

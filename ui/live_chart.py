@@ -52,10 +52,13 @@ export default function ({data, parentElement}) {
     const figure = JSON.parse(data.figure);
     return Plotly.react(chart, figure.data, themed(figure.layout, parentElement), data.config);
   }).catch(error => { chart.textContent = 'The chart could not be drawn: ' + error.message; });
+  const caption = parentElement.querySelector('.live-chart-caption');
+  if (caption.textContent !== data.caption) caption.textContent = data.caption;
 }
 """
-_live_chart = st.components.v2.component("live_chart", html="<div class='live-chart'></div>", js=_JS,
-                                         isolate_styles=False)
+_live_chart = st.components.v2.component(
+    "live_chart", html="<div class='live-chart'></div><div class='live-chart-caption'></div>", js=_JS,
+    css=".live-chart-caption { font-size: 0.875rem; opacity: 0.6; }", isolate_styles=False)
 
 
 def to_json(figure: dict[str, Any]) -> str:
@@ -78,9 +81,10 @@ def library_url() -> str:
     return "/".join(("", base, "component", _LIBRARY.name, "plotly.min.js")).replace("//", "/")
 
 
-def live_chart(figure_json: str, key: str, interactive: bool) -> None:
-    """Draw (or redraw in place) a chart.  ``interactive`` False gives a still picture: Plotly
-    then skips its hover and zoom layers, which a chart that changes twice a second can't use."""
-    _live_chart(data={"figure": figure_json, "library": library_url(),
+def live_chart(figure_json: str, key: str, interactive: bool, caption: str = "") -> None:
+    """Draw (or redraw in place) a chart, with ``caption`` below it (in the same element: one
+    element fewer for every refresh to redraw).  ``interactive`` False gives a still picture:
+    Plotly then skips its hover and zoom layers, which a chart that changes twice a second can't use."""
+    _live_chart(data={"figure": figure_json, "library": library_url(), "caption": caption,
                       "config": {"displayModeBar": False, "staticPlot": not interactive, "responsive": True}},
                 key=key)

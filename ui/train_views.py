@@ -21,6 +21,7 @@ from ui import charts
 from ui.live_chart import live_chart, to_json
 from ui.runs import READY, start_run
 from ui.session import current_runner
+from ui.stat_tiles import Tile, stat_tiles
 
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
@@ -33,6 +34,7 @@ CRISP = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
 _MEMO = "_view_memo"
 _TIMELINE = "_timeline_pictures"
 _FAST = "_live_fast"
+SMOOTHING, TOY_LAYERS = "smoothing", "toy_layers"   # view settings' widget keys
 _IN_FULL_RUN = "_live_in_full_run"
 
 
@@ -43,6 +45,7 @@ def live_panel() -> None:
     snap = runner.snapshot if runner is not None else None   # read once: the two must agree
     if snap is not None:
         _controls(runner, snap)
+        _view_settings(snap)
     st.session_state[_FAST] = snap is not None and snap.status in MOVING
     st.session_state[_IN_FULL_RUN] = True
     try:
@@ -149,39 +152,33 @@ def _status(snap: Snapshot) -> None:
 
 def _stats(snap: Snapshot) -> None:
     minutes, seconds = divmod(int(snap.elapsed), 60)
-    rows = (("step", "Step", f"{snap.step:,}", "Iterations done (a Step D or Step G counts as one)."),
-            ("rate", "Steps/s", f"{snap.steps_per_second:,.0f}" if snap.status == "running" else "–",
+    stat_tiles((
+        Tile("step", "Step", f"{snap.step:,}", "Iterations done (a Step D or Step G counts as one)."),
+        Tile("rate", "Steps/s", f"{snap.steps_per_second:,.0f}" if snap.status == "running" else "–",
              "Training speed while running."),
-            ("elapsed", "Training time", f"{minutes}:{seconds:02d}", "Time spent training (not paused)."),
-            ("device", "Device", snap.device or "…", "Where the model trains."),
-            ("status", "Status", snap.status, "loading, paused, running, queued, diverged or failed."))
-    for col, (key, label, value, help_text) in zip(st.columns([1, 1, 1, 2, 1]), rows):
-        with col.container(key=f"stat_{key}"):
-            st.metric(label, value, help=help_text)
+        Tile("elapsed", "Training time", f"{minutes}:{seconds:02d}", "Time spent training (not paused)."),
+        Tile("device", "Device", snap.device or "…", "Where the model trains."),
+        Tile("status", "Status", snap.status, "loading, paused, running, queued, diverged or failed."),
+    ), key="stats", widths=(1, 1, 1, 2, 1))
 
 
 def _live_metrics(snap: Snapshot) -> None:
-    """Quality metrics, if the runner computes any: shown generically, one st.metric each."""
+    """Quality metrics, if the runner computes any: shown generically, a tile each."""
     if not snap.metrics:
         return
     items = list(snap.metrics.items())
-    with st.container(key="quality_metrics"):
-        if all(entry["value"] == "n/a" for _, entry in items):   # no metric fits this data
-            st.caption(" ".join(f"Quality metrics: {entry['help']}" for _, entry in items))
-            return
-        st.caption(f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
-                   f"(never more than {METRICS_SHARE:.0%} of the training time; hover a figure for what it "
-                   "means): losses alone do not say whether a GAN is good.")
-        # Numbers as tiles; texts (a class histogram, the sample sizes) would be cut off in a
-        # tile, so they get a line each.
-        numbers = [(n, e) for n, e in items if isinstance(e["value"], (int, float))]
-        texts = [(n, e) for n, e in items if not isinstance(e["value"], (int, float))]
-        for col, (name, entry) in zip(st.columns(len(numbers)), numbers):
-            value = entry["value"]
-            col.metric(name, f"{value:.3g}" if isinstance(value, float) else str(value),
-                       help=entry.get("help"))
-        for name, entry in texts:
-            st.caption(f"{name}: {entry['value']}", help=entry.get("help"))
+    if all(entry["value"] == "n/a" for _, entry in items):   # no metric fits this data
+        st.caption(" ".join(f"Quality metrics: {entry['help']}" for _, entry in items))
+        return
+    # Numbers as tiles; texts (a class histogram, the sample sizes) would be cut off in a tile,
+    # so they get a line each.
+    numbers = [Tile(name, name, f"{e['value']:.3g}" if isinstance(e["value"], float) else str(e["value"]),
+                    e.get("help", "")) for name, e in items if isinstance(e["value"], (int, float))]
+    texts = [(f"{name}: {e['value']}", e.get("help", "")) for name, e in items if not isinstance(e["value"], (int, float))]
+    stat_tiles(numbers, key="quality_metrics", notes=texts,
+               caption=f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
+                       f"(never more than {METRICS_SHARE:.0%} of the training time; hover a label for what "
+                       "it means): losses alone do not say whether a GAN is good.")
 
 
 # ---------------------------------------------------------------------------------- figures
@@ -196,29 +193,41 @@ def _memo(name: str, source: Any, build: Callable[[], Any], settings: Any = None
     return kept[2]
 
 
-def _chart(key: str, source: Any, build: Callable[[], charts.Figure], settings: Any = None) -> None:
+def _chart(key: str, source: Any, build: Callable[[], charts.Figure], settings: Any = None,
+           caption: str = "") -> None:
     """A live Plotly chart, its figure rebuilt (and encoded) only when ``_memo`` says so: a
     still picture while the run moves, interactive (hover, zoom) once it waits.  Plotly rebuilds
     its hover and zoom layers on every redraw: a tenth of the browser's work per refresh, for a
     chart that changes under the pointer twice a second anyway."""
     figure_json = _memo(key, source, lambda: to_json(build()), settings)
-    live_chart(figure_json, key, interactive=not st.session_state[_FAST])
+    live_chart(figure_json, key, interactive=not st.session_state[_FAST], caption=caption)
+
+
+def _view_settings(snap: Snapshot) -> None:
+    """How the views draw: settings, so drawn by full reruns with the run controls, not by every
+    refresh (each element a refresh draws costs the browser time)."""
+    left, right = st.columns(2, vertical_alignment="bottom")
+    left.slider("Smoothing", 0.0, 0.99, 0.8, 0.01, key=SMOOTHING,
+                help="Exponential moving average of the curves (0 = raw); the raw curve stays faint behind.")
+    if snap.config is not None and snap.config.data_kind == "points":
+        right.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_LAYERS),
+                    key=TOY_LAYERS, help="GAN Lab's layered view: D's verdict over the plane (green = "
+                    "'real', purple = 'fake'), real and generated points, and the direction G's loss "
+                    "pushes each generated point.")
 
 
 def _curves(snap: Snapshot) -> None:
-    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.8, 0.01, key="smoothing",
-                          help="Exponential moving average of the curves (0 = raw); the raw curve "
-                               "stays faint behind.")
+    smoothing = st.session_state.get(SMOOTHING, 0.8)
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing)
-        st.caption("At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
-                   "summed over real + fake, or ln 2 averaged.")
+        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing,
+               caption="At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
+                       "summed over real + fake, or ln 2 averaged.")
     with right.container(key="d_chart"):
-        _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), smoothing)
-        st.caption("D's mean verdict on real and generated samples; diamonds are held-out "
-                   "evaluations (set an evaluation interval to get them)."
-                   + (" Pause to hover over the charts or zoom in." if st.session_state[_FAST] else ""))
+        _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), smoothing,
+               caption="D's mean verdict on real and generated samples; diamonds are held-out evaluations "
+                       "(set an evaluation interval to get them)."
+                       + (" Pause to hover over the charts or zoom in." if st.session_state[_FAST] else ""))
 
 
 def _png(samples: np.ndarray) -> bytes:
@@ -268,12 +277,9 @@ def _timeline(snap: Snapshot) -> None:
 def _toy(snap: Snapshot) -> None:
     if snap.toy is None:
         return
-    layers = st.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_LAYERS),
-                      key="toy_layers", help="GAN Lab's layered view: D's verdict over the plane "
-                      "(green = 'real', purple = 'fake'), real and generated points, and the "
-                      "direction G's loss pushes each generated point.")
+    layers = tuple(st.session_state.get(TOY_LAYERS, charts.TOY_LAYERS))
     with st.container(key="toy_chart"):
-        _chart("toy_plot", snap, lambda: charts.toy_figure(snap.toy, layers), tuple(layers))
+        _chart("toy_plot", snap, lambda: charts.toy_figure(snap.toy, layers), layers)
 
 
 def _pattern(snap: Snapshot) -> None:

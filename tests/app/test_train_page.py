@@ -53,9 +53,20 @@ def knob(app: AppTest, field: str):
     return app.get_by_key(f"cfg{app.session_state[GENERATION]}_{field}")
 
 
+def component_data(app: AppTest, name: str) -> list[dict]:
+    """What each of the page's ``name`` components was given, as the browser receives it."""
+    return [json.loads(element.proto.json) for element in app.get("bidi_component")
+            if element.proto.component_name == name]
+
+
 def live_figures(app: AppTest) -> list[dict]:
-    """The figures the page's live charts were given, as the browser receives them."""
-    return [json.loads(json.loads(chart.proto.json)["figure"]) for chart in app.get("bidi_component")]
+    """The figures the page's live charts were given."""
+    return [json.loads(chart["figure"]) for chart in component_data(app, "live_chart")]
+
+
+def tiles(app: AppTest) -> dict[str, str]:
+    """The labels and values of the page's stat tiles (run figures and quality metrics)."""
+    return {tile["label"]: tile["value"] for row in component_data(app, "stat_tiles") for tile in row["tiles"]}
 
 
 def errors(app: AppTest) -> list[str]:
@@ -65,7 +76,7 @@ def errors(app: AppTest) -> list[str]:
 def test_default_preset_renders_its_live_views(at):
     assert not at.exception
     assert at.selectbox(key="preset").value == DEFAULT_PRESET
-    stats = {m.label: m.value for m in at.metric}
+    stats = tiles(at)
     assert stats["Step"] == "0" and stats["Status"] == "paused" and stats["Device"] == "cpu"
     assert at.slider(key="smoothing").value == 0.8
     names = [{trace.get("name") for trace in figure["data"]} for figure in live_figures(at)]
@@ -82,7 +93,7 @@ def test_every_preset_loads_and_renders(at):
         assert run.snapshot.status == "paused", (name, run.snapshot.message)
         assert not at.exception and not errors(at), name
         assert PRESETS[name][0] in [c.value for c in at.caption], "the preset's description is shown"
-        shown = [m.label for m in at.metric] + [c.value for c in at.caption]
+        shown = list(tiles(at)) + [c.value for c in at.caption]
         assert any(text.startswith(("modes covered", "classes covered", "Quality metrics:"))
                    for text in shown), f"{name}: the quality panel (figures, or why there are none)"
 
