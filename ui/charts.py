@@ -16,7 +16,7 @@ import numpy as np
 
 from gan_core.visuals import ToyView
 
-MAX_POINTS = 1000        # a chart is well under 1,000 pixels wide
+MAX_POINTS = 500         # a chart is about 500 pixels wide: a point per pixel or so
 LN2 = math.log(2)
 # GAN Lab's palette: green is "real", purple is "fake"; D's heatmap runs from one to the other.
 REAL, FAKE, G_COLOUR, D_COLOUR = "#1a9850", "#7b3294", "#7b3294", "#e66101"
