@@ -22,6 +22,7 @@ from ui.live_chart import live_chart, to_json
 from ui.runs import READY, start_run
 from ui.session import current_runner
 from ui.stat_tiles import Tile, stat_tiles
+from ui.toy_picture import toy_png
 
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
@@ -275,11 +276,19 @@ def _timeline(snap: Snapshot) -> None:
 
 
 def _toy(snap: Snapshot) -> None:
+    """GAN Lab's layered view: a still picture while the run moves (``ui.toy_picture``: the
+    browser swaps an image instead of redrawing some 800 chart elements twice a second), the
+    interactive chart once it waits."""
     if snap.toy is None:
         return
     layers = tuple(st.session_state.get(TOY_LAYERS, charts.TOY_LAYERS))
     with st.container(key="toy_chart"):
-        _chart("toy_plot", snap, lambda: charts.toy_figure(snap.toy, layers), layers)
+        if st.session_state[_FAST]:
+            png = _memo("toy_picture", snap.toy, lambda: toy_png(snap.toy, layers), layers)
+            st.image(png, width=_width([png], 0), output_format="PNG",
+                     caption=f"Step {snap.step:,}. Pause to hover over the points or zoom in.")
+        else:
+            _chart("toy_plot", snap, lambda: charts.toy_figure(snap.toy, layers), layers)
 
 
 def _pattern(snap: Snapshot) -> None:

@@ -238,3 +238,15 @@ def test_figures_reach_the_browser_as_plotly_typed_arrays():
     assert np.array_equal(decoded(heatmap["z"]), heat) and line["name"] == "a" and sent["layout"] == {"height": 300}
     with pytest.raises(TypeError):
         to_json(charts.figure([dict(type="scatter", x=object())], {}))
+
+
+def test_a_moving_toy_run_shows_its_layered_view_as_a_still_picture(at):
+    at.button(key="play").click().run()
+    assert runner(at).snapshot.status == "running"
+    assert [len(figure["data"]) for figure in live_figures(at)] == [4, 6], "the loss and D charts, no toy chart"
+    pictures = at.get_by_key("toy_chart").get("image")
+    assert len(pictures) == 1 and pictures[0].captions[0].endswith("Pause to hover over the points or zoom in.")
+    at.button(key="pause").click().run()
+    assert runner(at).snapshot.status == "paused"
+    assert "D(x)" in {trace.get("name") for trace in live_figures(at)[2]["data"]}, "the interactive chart is back"
+    assert not at.get_by_key("toy_chart").get("image")
