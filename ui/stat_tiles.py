@@ -18,7 +18,10 @@ _CSS = """
 .stat-row { display: grid; gap: 1rem; }
 .stat-label { font-size: 0.875rem; }
 .stat-label[title], .stat-note[title] { cursor: help; }
-.stat-label[title]::after { content: " ⓘ"; opacity: 0.45; }
+.stat-label[title]::after {   /* a small circled "?", as Streamlit marks its help texts */
+  content: "?"; display: inline-block; width: 1.1em; height: 1.1em; margin-left: 0.35em; font-size: 0.75em;
+  line-height: 1.05em; text-align: center; border: 1px solid currentColor; border-radius: 50%; opacity: 0.5;
+}
 .stat-value { font-size: 2.25rem; line-height: 1.4; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .stat-note { font-size: 0.875rem; opacity: 0.6; margin-top: 0.25rem; }
 """

@@ -28,10 +28,12 @@ REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a secon
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
 MOVING = ("running", "queued", "loading")
 SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
-PICTURE_WIDTH = 360          # sample grids are shown this wide, enlarged by the browser (CRISP)
+PICTURE_WIDTH = 360          # sample grids are shown this wide, enlarged by the browser (PAGE_STYLE)
 TIMELINE_WIDTH = 120
-CRISP = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
-         "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
+PAGE_STYLE = ("<style>.st-key-samples img, .st-key-real img, .st-key-timeline img "
+              "{image-rendering: pixelated;}"   # enlarge pixels as squares, not blurred
+              # the toy's still picture centred, where the interactive chart's plane is
+              ".st-key-toy_chart > [data-testid='stElementContainer'] {align-self: center;}</style>")
 _MEMO = "_view_memo"
 _TIMELINE = "_timeline_pictures"
 _FAST = "_live_fast"
@@ -41,7 +43,7 @@ _IN_FULL_RUN = "_live_in_full_run"
 
 def live_panel() -> None:
     """Controls and views of the session's run, in the fragment that suits its state."""
-    st.html(CRISP)
+    st.html(PAGE_STYLE)
     runner = current_runner()
     snap = runner.snapshot if runner is not None else None   # read once: the two must agree
     if snap is not None:
@@ -242,7 +244,7 @@ def _png(samples: np.ndarray) -> bytes:
 def _width(pictures: list[bytes], wanted: int) -> int:
     """``wanted``, or the widest picture's own width if that is more.  Asked to show a picture
     narrower than it is, Streamlit resamples and re-encodes it on every rerun (blurring the pixels
-    CRISP keeps square); the browser only ever enlarges."""
+    PAGE_STYLE keeps square); the browser only ever enlarges."""
     return max(wanted, *(int.from_bytes(png[16:20], "big") for png in pictures))   # PNG IHDR width
 
 
