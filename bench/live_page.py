@@ -10,7 +10,9 @@ steps of a ``--seconds`` window while the page refreshes live, pause, and let th
 (``python -m gan_core train``, the thread count the app gives its training thread) train the same
 preset for about as many steps, reporting its own steps/s (training only, start-up excluded).
 Alternating the two cancels the drift of a shared machine's speed; the medians are compared.
-Run it on an otherwise idle machine.
+Each round also reports the share of the machine's CPU time its hypervisor gave to other guests
+(Linux's "steal"): on a busy VM host that share moves, and the figures with it.  Run it on an
+otherwise idle machine.
 """
 from __future__ import annotations
 
@@ -100,6 +102,24 @@ def set_playing(page, playing: bool) -> None:
     expect(stat(page, "status")).to_have_text("running" if playing else "paused", timeout=WAIT_MS)
 
 
+# ---------------------------------------------------------------------------------- the machine itself
+def cpu_counters() -> tuple[int, int] | None:
+    """(steal, total) CPU ticks of the whole machine so far, from Linux's /proc/stat (None
+    elsewhere).  Steal is time the hypervisor gave this VM's CPUs to other guests."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return ticks[7], sum(ticks[:8])
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of the machine's CPU time stolen between two ``cpu_counters`` readings."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
+
+
 # ------------------------------------------------------------------------------- the same run headless
 def measure_cli(name: str, steps: int, threads: int) -> float:
     """Steps/s that ``python -m gan_core train`` reports for ``steps`` steps of ``name``."""
@@ -114,19 +134,21 @@ def measure_cli(name: str, steps: int, threads: int) -> float:
 def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -> dict:
     """Play ``name`` on the page, then alternate page windows and CLI runs ``rounds`` times."""
     first_update = start_playing(page, name)
-    page_rates, cli_rates, steps = [], [], 0
+    page_rates, cli_rates, steal, steps = [], [], [], 0
     for round_ in range(rounds):
         if round_:
             set_playing(page, True)
+        counters = cpu_counters()
         rate, steps = page_window(page, seconds)
         page_rates.append(round(rate, 2))
         set_playing(page, False)
         cli_rates.append(measure_cli(name, max(20, int(rate * seconds)), threads))
+        steal.append(steal_share(counters, cpu_counters()))
     page_rate, cli_rate = statistics.median(page_rates), statistics.median(cli_rates)
     return {"preset": name, "first_chart_update_s": round(first_update, 2), "window_steps": steps,
             "page_steps_per_s": page_rate, "page_rounds": page_rates,
             "cli_same_threads_steps_per_s": cli_rate, "cli_rounds": cli_rates, "app_threads": threads,
-            "page_cost": round(1 - page_rate / cli_rate, 3)}
+            "page_cost": round(1 - page_rate / cli_rate, 3), "cpu_stolen_rounds": steal}
 
 
 def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3) -> list[dict]:
@@ -154,14 +176,18 @@ def run(names: list[str], seconds: float, rounds: int, browser_core: int | None 
             return measure(browser, url, names, seconds, rounds)
 
 
+def stolen(shares: list[float | None]) -> str:
+    return " / ".join("?" if share is None else f"{100 * share:.0f} %" for share in shares)
+
+
 def table(results: list[dict]) -> str:
-    lines = ["| preset | Play → first chart update | page open, steps/s (median of rounds) | CLI, same threads | page cost |",
-             "|---|---:|---:|---:|---:|"]
+    lines = ["| preset | Play → first chart update | page open, steps/s (median of rounds) | CLI, same threads "
+             "| page cost | CPU stolen by the host, per round |", "|---|---:|---:|---:|---:|---|"]
     for r in results:
         rounds = lambda key: " / ".join(f"{v:.1f}" for v in r[key])   # noqa: E731
         lines.append(f"| {r['preset']} | {r['first_chart_update_s']:.2f} s | {r['page_steps_per_s']:.1f} "
                      f"({rounds('page_rounds')}) | {r['cli_same_threads_steps_per_s']:.1f} "
-                     f"({rounds('cli_rounds')}) | {100 * r['page_cost']:.1f} % |")
+                     f"({rounds('cli_rounds')}) | {100 * r['page_cost']:.1f} % | {stolen(r['cpu_stolen_rounds'])} |")
     return "\n".join(lines)
 
 
