@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,22 @@ function themed(layout, element) {   // follow the app's light or dark theme
           paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)',
           xaxis: axis(layout.xaxis), yaxis: axis(layout.yaxis)};
 }
+const drawn = new WeakMap();   // per chart: what it shows, and the server's time of that
 export default function ({data, parentElement}) {
   const chart = parentElement.querySelector('.live-chart');
+  const last = drawn.get(chart);
+  // Streamlit runs this asynchronously: a call for an older refresh can arrive after a newer one.
+  if (last && last.at > data.at) return;
+  const config = JSON.stringify(data.config);
+  const same = last && last.figure === data.figure && last.config === config;
+  drawn.set(chart, {at: data.at, figure: data.figure, config});
+  const caption = parentElement.querySelector('.live-chart-caption');
+  if (caption.textContent !== data.caption) caption.textContent = data.caption;
+  if (same) return;
   plotlyFrom(data.library).then(Plotly => {
     const figure = JSON.parse(data.figure);
     return Plotly.react(chart, figure.data, themed(figure.layout, parentElement), data.config);
   }).catch(error => { chart.textContent = 'The chart could not be drawn: ' + error.message; });
-  const caption = parentElement.querySelector('.live-chart-caption');
-  if (caption.textContent !== data.caption) caption.textContent = data.caption;
 }
 """
 _live_chart = st.components.v2.component(
@@ -75,6 +84,13 @@ def to_json(figure: dict[str, Any]) -> str:
     return json.dumps(figure, default=encode, allow_nan=False, separators=(",", ":"))
 
 
+def drawn_at() -> int:
+    """When the server drew an element (microseconds, monotonic): it lets the browser drop a draw
+    that arrives after a newer one, and makes every refresh reach the component, so one lost
+    update is mended by the next."""
+    return time.monotonic_ns() // 1000
+
+
 def library_url() -> str:
     """Where the browser fetches plotly.js: the component file route, under any base URL path."""
     base = st.get_option("server.baseUrlPath").strip("/")
@@ -85,6 +101,6 @@ def live_chart(figure_json: str, key: str, interactive: bool, caption: str = "")
     """Draw (or redraw in place) a chart, with ``caption`` below it (in the same element: one
     element fewer for every refresh to redraw).  ``interactive`` False gives a still picture:
     Plotly then skips its hover and zoom layers, which a chart that changes twice a second can't use."""
-    _live_chart(data={"figure": figure_json, "library": library_url(), "caption": caption,
+    _live_chart(data={"figure": figure_json, "library": library_url(), "caption": caption, "at": drawn_at(),
                       "config": {"displayModeBar": False, "staticPlot": not interactive, "responsive": True}},
                 key=key)

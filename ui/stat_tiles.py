@@ -13,6 +13,8 @@ from typing import NamedTuple, Sequence
 
 import streamlit as st
 
+from ui.live_chart import drawn_at
+
 _CSS = """
 .stat-caption { font-size: 0.875rem; opacity: 0.6; margin-bottom: 0.5rem; }
 .stat-row { display: grid; gap: 1rem; }
@@ -50,6 +52,8 @@ function build(root, data) {   // the row's structure: made again only when it c
 }
 export default function ({data, parentElement}) {
   const root = parentElement.querySelector('.stat-tiles');
+  if (Number(root.dataset.at ?? 0) > data.at) return;   // an older refresh, arriving late (ui.live_chart)
+  root.dataset.at = data.at;
   const shape = JSON.stringify([data.caption, data.widths, data.notes, data.tiles.map(t => [t.key, t.label, t.help])]);
   if (root.dataset.shape !== shape) {
     build(root, data);
@@ -76,4 +80,4 @@ def stat_tiles(tiles: Sequence[Tile], key: str, widths: Sequence[float] | None =
     """Draw (or update in place) a row of tiles, ``widths`` their relative widths (equal by
     default), with an optional caption above and lines of text below (``(text, help)`` each)."""
     _stat_tiles(data={"tiles": [tile._asdict() for tile in tiles], "widths": list(widths or [1] * len(tiles)),
-                      "caption": caption, "notes": [list(note) for note in notes]}, key=key)
+                      "caption": caption, "notes": [list(note) for note in notes], "at": drawn_at()}, key=key)
