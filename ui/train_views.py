@@ -4,9 +4,11 @@ Everything here reads ``runner.snapshot`` only; the training thread is never tou
 pictures are rebuilt only for a new snapshot (or new view settings).  Two fragments draw the same
 views: a fast one while the run moves (training, queued or loading) and a slow one while it waits
 for the user, so an idle tab costs the server next to nothing.  A change between the two reruns
-the page, which swaps them.  The run controls stay outside the fragments: what they offer changes
-only with that pace, and every element a refresh redraws costs the browser time that, on a small
-machine, it takes from training.
+the page, which swaps them.  The run controls and the view settings (smoothing, toy layers) stay
+outside the fragments: what they offer changes only with that pace or a click, and every element
+a refresh redraws costs the browser time that, on a small machine, it takes from training.  For
+the same reason the figures of a refresh are few elements: a row of tiles (``ui.stat_tiles``),
+charts that carry their captions (``ui.live_chart``) and, for a moving 2D toy, one picture.
 """
 from __future__ import annotations
 
@@ -177,7 +179,8 @@ def _live_metrics(snap: Snapshot) -> None:
     # so they get a line each.
     numbers = [Tile(name, name, f"{e['value']:.3g}" if isinstance(e["value"], float) else str(e["value"]),
                     e.get("help", "")) for name, e in items if isinstance(e["value"], (int, float))]
-    texts = [(f"{name}: {e['value']}", e.get("help", "")) for name, e in items if not isinstance(e["value"], (int, float))]
+    texts = [(f"{name}: {e['value']}", e.get("help", "")) for name, e in items
+             if not isinstance(e["value"], (int, float))]
     stat_tiles(numbers, key="quality_metrics", notes=texts,
                caption=f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
                        f"(never more than {METRICS_SHARE:.0%} of the training time; hover a label for what "
