@@ -40,6 +40,7 @@ _MEMO = "_view_memo"
 _TIMELINE = "_timeline_pictures"
 _FAST = "_live_fast"
 SMOOTHING, TOY_LAYERS = "smoothing", "toy_layers"   # view settings' widget keys
+DEFAULT_SMOOTHING = 0.8
 _IN_FULL_RUN = "_live_in_full_run"
 
 
@@ -213,7 +214,7 @@ def _view_settings(snap: Snapshot) -> None:
     """How the views draw: settings, so drawn by full reruns with the run controls, not by every
     refresh (each element a refresh draws costs the browser time)."""
     left, right = st.columns(2, vertical_alignment="bottom")
-    left.slider("Smoothing", 0.0, 0.99, 0.8, 0.01, key=SMOOTHING,
+    left.slider("Smoothing", 0.0, 0.99, DEFAULT_SMOOTHING, 0.01, key=SMOOTHING,
                 help="Exponential moving average of the curves (0 = raw); the raw curve stays faint behind.")
     if snap.config is not None and snap.config.data_kind == "points":
         right.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_LAYERS),
@@ -223,7 +224,7 @@ def _view_settings(snap: Snapshot) -> None:
 
 
 def _curves(snap: Snapshot) -> None:
-    smoothing = st.session_state.get(SMOOTHING, 0.8)
+    smoothing = st.session_state.get(SMOOTHING, DEFAULT_SMOOTHING)
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
         _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), smoothing,

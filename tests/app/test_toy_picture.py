@@ -8,11 +8,7 @@ from PIL import Image
 
 from gan_core.visuals import ToyView
 from ui.charts import FAKE, REAL, TOY_LAYERS
-from ui.toy_picture import LEFT, PLANE, TOP, d_colours, nice_ticks, toy_png
-
-
-def hex_rgb(colour: str) -> tuple[int, ...]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+from ui.toy_picture import LEFT, PLANE, TOP, d_colours, hex_rgb, nice_ticks, toy_png
 
 
 def toy() -> ToyView:
