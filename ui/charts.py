@@ -96,7 +96,8 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
     for name, (label, colour) in series.items():
         if weight > 0:
             traces.append(dict(type="scatter", x=data["step"], y=data[name], mode="lines", opacity=0.25,
-                               line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False))
+                               line=dict(color=colour, width=1), hoverinfo="skip", showlegend=False,
+                               legendgroup=label))   # hidden and shown with its smoothed curve
         traces.append(dict(type="scatter", x=data["step"], y=ema(data[name], weight), mode="lines",
                            name=label, line=dict(color=colour, width=2), connectgaps=True))
     layout = dict(title=_title(title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,

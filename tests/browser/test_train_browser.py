@@ -19,6 +19,8 @@ TOY_HEATMAP_DRAWN = """() => {
     return !!chart && chart._fullData.some(t => t.type === 'heatmap')
         && !!chart.querySelector('.hm image');
 }"""
+G_LOSS_HIDDEN = """hidden => document.querySelector('.st-key-loss_chart .js-plotly-plot').data
+    .filter(t => (t.legendgroup ?? t.name) === 'G loss').every(t => (t.visible === false) === hidden)"""
 
 
 def test_play_pause_step_and_the_toy_heatmap(page: Page):
@@ -49,6 +51,12 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     press(page, "pause")
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
     expect(zoom_layer).to_have_count(1, timeout=WAIT)   # ... interactive (hover, zoom) once paused
+    legend = page.locator(".st-key-loss_chart .live-chart-head button")
+    expect(legend).to_have_text(["D loss", "G loss"])
+    legend.last.click()                                # a legend entry hides its curve, raw and smoothed
+    page.wait_for_function(G_LOSS_HIDDEN, arg=True, timeout=WAIT)
+    legend.last.click()                                # and shows it again
+    page.wait_for_function(G_LOSS_HIDDEN, arg=False, timeout=WAIT)
     paused_at = step_count(page)
     # Not synchronisation: a window of three refresh periods in which the counter must not move.
     page.wait_for_timeout(1500)
