@@ -1,10 +1,12 @@
 """GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in pages/."""
 import streamlit as st
 
-st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
-
-navigation = st.navigation([
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-    st.Page("pages/latent.py", title="Latent explorer", icon=":material/explore:"),
-])
-navigation.run()
+# Streamlit runs this script as __main__.  A run's training process (a multiprocessing child) runs
+# it again as __mp_main__: there it must draw nothing (each st call would log a warning).
+if __name__ == "__main__":
+    st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
+    navigation = st.navigation([
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("pages/latent.py", title="Latent explorer", icon=":material/explore:"),
+    ])
+    navigation.run()
