@@ -26,7 +26,8 @@ G_LOSS_HIDDEN = """hidden => document.querySelector('.st-key-loss_chart .js-plot
 def test_play_pause_step_and_the_toy_heatmap(page: Page):
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
     choose_preset(page, "seed-001-mlp")
-    expect(page.locator(".st-key-samples img")).to_be_visible(timeout=WAIT)   # an image preset now
+    expect(page.locator(".st-key-samples img")).to_have_count(2, timeout=WAIT)   # an image preset now:
+    expect(page.locator(".st-key-samples img").first).to_be_visible()            # G's grid, a real one
     expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
     # the live quality panel: the digit classifier's view of the untrained G, at step 0
     expect(page.locator(".st-key-quality_metrics")).to_contain_text("classes covered", timeout=WAIT)
@@ -64,7 +65,7 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     for key, expected in (("step", 1), ("step_d", 2), ("step_g", 3)):
         press(page, key)
         expect(stat(page, "step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
-    expect(page.locator(".st-key-samples img")).to_be_visible()
+    expect(page.locator(".st-key-samples img").first).to_be_visible()
 
     choose_preset(page, "toy-grid")   # the run has trained: switching asks first
     expect(page.locator(".st-key-pending_rebuild")).to_contain_text("Pending changes need a new model")
