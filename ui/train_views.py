@@ -254,8 +254,8 @@ def _width(pictures: list[bytes], wanted: int) -> int:
 
 def _images(snap: Snapshot) -> None:
     """G's grid and a real one, side by side in one image list: one element for a refresh to
-    redraw, not two in columns.  With dcgan-small's page open that took Chromium's page process
-    from 0.33-0.38 of a core to 0.28-0.31 (three alternating 12 s windows each)."""
+    redraw, not two in columns.  With dcgan-small's page open, Chromium's page process went from
+    0.29-0.38 of a core to 0.28-0.32 (six alternating 12 s windows each; lower in 5 of 6 pairs)."""
     generated = _memo("samples", snap.samples, lambda: _png(snap.samples))
     real = _memo("real", snap.real, lambda: _png(snap.real))
     with st.container(key="samples"):
