@@ -177,6 +177,7 @@ def run(names: list[str], seconds: float, rounds: int, browser_core: int | None 
 
 
 def stolen(shares: list[float | None]) -> str:
+    """Each round's steal share as a percentage ('?' where the machine has no /proc/stat)."""
     return " / ".join("?" if share is None else f"{100 * share:.0f} %" for share in shares)
 
 

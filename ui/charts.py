@@ -25,11 +25,11 @@ TOY_LAYERS = ("D(x) heatmap", "real", "generated", "G's gradient")
 # Fixed margins and axes that never resize them.  Plotly's automatic margins (the default in
 # Streamlit's theme) measure every tick label and then draw the chart a second time whenever a
 # label's width changes, which a live chart's does on every refresh: that was a third of the
-# browser's work while a model trained.
-MARGIN = dict(l=60, r=10, t=60, b=45, autoexpand=False)
+# browser's work while a model trained.  The top margin is small: ``ui.live_chart`` shows a
+# figure's title and legend as HTML above the plot, not in it.
+MARGIN = dict(l=60, r=10, t=10, b=45, autoexpand=False)
 COLORBAR_MARGIN = dict(MARGIN, r=90)      # room for a heatmap's colour bar
 FIXED_AXIS = dict(automargin=False, ticklabeloverflow="allow")
-LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
 
 
 Figure = dict[str, Any]   # {"data": traces, "layout": layout}, as Plotly's JSON has it
@@ -72,11 +72,6 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def _title(text: str) -> dict[str, Any]:
-    """A title at the chart's left edge, clear of the legend at its right."""
-    return dict(text=text, x=0, xref="paper", xanchor="left")
-
-
 def _reference(y: float, text: str) -> dict[str, Any]:
     """A dotted horizontal line across the plot, labelled at its left end.  A shape's own label,
     not an annotation: Plotly measures every annotation's text box on each redraw."""
@@ -100,8 +95,8 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
                                legendgroup=label))   # hidden and shown with its smoothed curve
         traces.append(dict(type="scatter", x=data["step"], y=ema(data[name], weight), mode="lines",
                            name=label, line=dict(color=colour, width=2), connectgaps=True))
-    layout = dict(title=_title(title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=340,
-                  yaxis=dict(title=dict(text=y_title), **FIXED_AXIS), margin=MARGIN, uirevision=title, legend=LEGEND,
+    layout = dict(title=dict(text=title), xaxis=dict(title=dict(text="step"), **FIXED_AXIS), height=290,
+                  yaxis=dict(title=dict(text=y_title), **FIXED_AXIS), margin=MARGIN, uirevision=title,
                   shapes=[_reference(y, text) for y, text in references])
     return traces, layout
 
@@ -146,7 +141,7 @@ def toy_figure(toy: ToyView, layers: Sequence[str]) -> Figure:
              line=dict(color="#333333", width=1)),
     )
     span = [-toy.extent, toy.extent]
-    layout = dict(height=520, margin=dict(COLORBAR_MARGIN, l=40, t=40, b=30), uirevision="toy", legend=LEGEND,
+    layout = dict(height=490, margin=dict(COLORBAR_MARGIN, l=40, b=30), uirevision="toy",
                   xaxis=dict(range=span, constrain="domain", **FIXED_AXIS),
                   yaxis=dict(range=span, scaleanchor="x", scaleratio=1, **FIXED_AXIS))
     return figure([t for name, t in zip(TOY_LAYERS, layer_traces) if name in layers], layout)
@@ -173,6 +168,6 @@ def real_pattern_figure(real: np.ndarray) -> Figure:
 def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: str) -> Figure:
     heat = dict(type="heatmap", z=values, x=x, y=[f"v{i}" for i in range(1, 7)], zmin=0, zmax=1,
                 colorscale="Greys", colorbar=dict(title=dict(text="value"), thickness=12))
-    return figure([heat], dict(title=_title(title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
-                               height=300, yaxis=dict(autorange="reversed", **FIXED_AXIS), uirevision=title,
+    return figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
+                               height=250, yaxis=dict(autorange="reversed", **FIXED_AXIS), uirevision=title,
                                margin=dict(COLORBAR_MARGIN, l=40)))

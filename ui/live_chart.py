@@ -55,7 +55,6 @@ function themed(layout, element) {   // follow the app's light or dark theme
 // Plotly redraws its title and legend on every Plotly.react, measuring their text each time (a
 // fifth of a redraw's script time, profiled).  They are drawn here instead, as HTML above the
 // plot, and rewritten only when they change.  A click on a legend entry hides or shows its traces.
-const TOP = 10;   // the plot's top margin once the title and legend are out of it
 function legendEntries(figure) {   // the traces Plotly's legend would list
   return figure.data.filter(t => t.name && t.visible !== false && (t.showlegend ?? t.type !== 'heatmap'))
     .map(t => { const line = (t.mode ?? 'lines').includes('lines');
@@ -81,10 +80,8 @@ function drawHeader(head, figure, hidden, toggle) {
 }
 function plotted(figure, hidden) {   // the figure without what the header shows, and hidden traces
   const {title, ...layout} = figure.layout;
-  const cut = (layout.margin?.t ?? 100) - TOP;
   return {data: figure.data.map(t => hidden.has(t.legendgroup ?? t.name) ? {...t, visible: false} : t),
-          layout: {...layout, showlegend: false, margin: {...layout.margin, t: TOP},
-                   ...(layout.height && {height: layout.height - cut})}};
+          layout: {...layout, showlegend: false}};
 }
 function draw(parentElement, chart, state) {
   return plotlyFrom(state.library).then(Plotly => {

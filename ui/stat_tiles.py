@@ -3,8 +3,9 @@
 Each ``st.metric`` is an element of its own, laid out in a column of its own, and a fragment's
 refresh redraws every element in it, changed or not.  On a bare page refreshed twice a second,
 five ``st.metric`` tiles in columns cost the browser 0.09-0.10 of a core; the same row as this
-component, 0.05 (a refresh drawing a single line of text: 0.04).  Here the whole row is one small component: built once, after which a
-refresh only rewrites the text of the values that changed.  A tile looks like ``st.metric``:
+component, 0.05 (a refresh drawing a single line of text: 0.04).  Here the whole row is one
+small component: built once, after which a refresh only rewrites the text of the values that
+changed.  A tile looks like ``st.metric``:
 its label (the help text shows on hovering it), its value below.
 """
 from __future__ import annotations

@@ -4,10 +4,9 @@ Plotly draws the toy chart as some 800 SVG elements (a path per point, the heatm
 encoded again), and the browser redraws them all twice a second: a bare page doing only that
 took 0.15-0.22 of a core, the largest single cost of an open toy page on a small machine.  While
 the run moves the chart can't be hovered or zoomed anyway, so the page shows this picture
-instead: Pillow draws it on the server in 12-16 ms (most of it PNG encoding), and the
-browser only swaps an image.  Once the run
-waits, the interactive Plotly chart (``ui.charts.toy_figure``) comes back, with the same layers,
-colours and axes.
+instead: Pillow draws it on the server in 12-16 ms (most of it PNG encoding), and the browser
+only swaps an image.  Once the run waits, the interactive Plotly chart (``ui.charts.toy_figure``)
+comes back, with the same layers, colours and axes.
 """
 from __future__ import annotations
 
