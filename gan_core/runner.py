@@ -64,11 +64,13 @@ class RunSlots:
 SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")))
 
 
-# Live quality measurements come at least this many steps apart, and at most this share of the
-# training time goes to them: one takes 0.1-0.9 s on a CPU, which every 500 steps of an MLP preset
-# was 5% of its throughput.
+# Live quality measurements come at least this many steps apart, and take at most this share of
+# the time: one takes 0.1-0.9 s of a CPU core.  They run on a thread of their own, on a copy of G,
+# so training goes on meanwhile; the share still keeps them from crowding the core that a small
+# machine's web server and browser use (or, on one core, training itself).
 METRICS_EVERY = 500
 METRICS_SHARE = 0.02
+MEASURE_WAIT = 10.0       # seconds a stopping run waits for its measurement to end
 
 
 def training_threads(slots: RunSlots) -> int:
@@ -248,6 +250,8 @@ class Runner(Controls):
         self._metrics_step = -metrics_every
         self._metrics_due = 0.0                       # training time (s) before the next may start
         self._metrics: dict[str, Any] = {}
+        self._measuring: Future | None = None          # (metrics, seconds) of the measurement under way
+        self._measurer: threading.Thread | None = None
         self._history_arrays = HistoryArrays()
         self._timeline: list[tuple[int, np.ndarray]] = []
         self._pattern_history: list[tuple[int, np.ndarray]] = []
@@ -292,7 +296,9 @@ class Runner(Controls):
             self._status = "paused"
             self._publish()
             while not self._stop.is_set():
-                self._handle_commands(block=not self._playing)
+                self._handle_commands(block=not self._playing)   # at most 0.5 s while it waits
+                if not self._playing and self._measured():
+                    self._publish()            # show a measurement that ended while the run waits
                 if self._playing and not self._stop.is_set() and self._take_slot():
                     self._run_chunk()
         except GanCoreError as exc:
@@ -305,6 +311,8 @@ class Runner(Controls):
             if self._status not in ("failed",):
                 self._status = "stopped"
             self._trainer = None              # frees the model and the data
+            if self._measurer is not None:    # a process that exits under a running torch op aborts
+                self._measurer.join(MEASURE_WAIT)
             self._show(replace(self.snapshot, status=self._status, version=self.snapshot.version + 1))
             self._answer_pending()
 
@@ -438,11 +446,12 @@ class Runner(Controls):
         c, h = trainer.config, trainer.history
         samples = trainer.sample(z=trainer.fixed_z[:GRID_SIZE]).numpy()
         self._remember(trainer.step_count, samples)
+        self._take_metrics()
         if self._metrics_are_due():
-            started = time.perf_counter()
-            self._metrics_step = trainer.step_count
-            self._metrics = self._live_metrics(trainer)
-            self._metrics_due = self._elapsed + (time.perf_counter() - started) / METRICS_SHARE
+            self._measure(trainer)
+            if not self._playing:     # nothing trains meanwhile: wait, and show it in this snapshot
+                self._measuring.result()
+                self._take_metrics()
         toy = None
         if c.data_kind == "points":
             toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
@@ -464,8 +473,38 @@ class Runner(Controls):
             self._on_publish(snapshot)
 
     def _metrics_are_due(self) -> bool:
-        return (self._live_metrics is not None and self._elapsed >= self._metrics_due
+        return (self._live_metrics is not None and self._measuring is None and self._elapsed >= self._metrics_due
                 and self._trainer.step_count - self._metrics_step >= self._metrics_every)
+
+    def _measure(self, trainer: Trainer) -> None:
+        """Measure G's quality as it is now, on a thread of its own: on the training thread,
+        dcgan-small stopped for 0.7 s each time.  The copy of G takes that thread 1.5 ms."""
+        self._metrics_step, frozen, measure = trainer.step_count, trainer.frozen(), self._live_metrics
+        done: Future = Future()
+        threads = torch.get_num_threads()
+
+        def run() -> None:
+            torch.set_num_threads(threads)     # the training thread's count, not the default
+            started = time.perf_counter()
+            try:
+                metrics = measure(frozen)
+            except Exception as exc:  # noqa: BLE001 - a failed measurement must not stop the run
+                log.exception("quality measurement failed")
+                metrics = {"quality metrics": {"value": "n/a", "help": f"Measuring failed: {exc}"}}
+            done.set_result((metrics, time.perf_counter() - started))
+
+        self._measuring, self._measurer = done, threading.Thread(target=run, name="gan-metrics", daemon=True)
+        self._measurer.start()
+
+    def _measured(self) -> bool:
+        return self._measuring is not None and self._measuring.done()
+
+    def _take_metrics(self) -> None:
+        """Keep a finished measurement; the next may start once its time share allows."""
+        if self._measured():
+            self._metrics, seconds = self._measuring.result()
+            self._measuring = None
+            self._metrics_due = self._elapsed + seconds / METRICS_SHARE
 
     def _real_batch(self) -> np.ndarray:
         if self._real is None:

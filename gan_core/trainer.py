@@ -357,6 +357,14 @@ class Trainer:
         with _eval_mode(self.G):
             return self.G(z.to(self.device)).float().cpu()
 
+    def frozen(self) -> "Trainer":
+        """A copy that samples as this trainer does now, for another thread while this one trains
+        on: G's weights and the step count are its own, everything else is shared and must only
+        be read (sample, noise, data)."""
+        twin = copy.copy(self)
+        twin.G = copy.deepcopy(self.G)
+        return twin
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         from .checkpoint import save_trainer

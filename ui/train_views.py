@@ -184,7 +184,7 @@ def _live_metrics(snap: Snapshot) -> None:
              if not isinstance(e["value"], (int, float))]
     stat_tiles(numbers, key="quality_metrics", notes=texts,
                caption=f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
-                       f"(never more than {METRICS_SHARE:.0%} of the training time; hover a label for what "
+                       f"beside training (never more than {METRICS_SHARE:.0%} of the time; hover a label for what "
                        "it means): losses alone do not say whether a GAN is good.")
 
 

@@ -370,6 +370,15 @@ def test_sample_is_reproducible_and_leaves_training_mode() -> None:
     assert trainer.G.training and a.min() >= -1 and a.max() <= 1
 
 
+def test_a_frozen_copy_samples_as_the_trainer_did_while_it_trains_on() -> None:
+    trainer = Trainer(small("dcgan-small"))
+    trainer.step()
+    frozen, before = trainer.frozen(), trainer.sample(6)
+    trainer.step()
+    assert frozen.step_count == 1 and trainer.step_count == 2
+    assert torch.equal(frozen.sample(6), before) and not torch.equal(trainer.sample(6), before)
+
+
 # ------------------------------------------------------------------------------- every preset
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_trains_on_cpu(name: str) -> None:
