@@ -10,9 +10,9 @@ steps of a ``--seconds`` window while the page refreshes live, pause, and let th
 (``python -m gan_core train``, the thread count the app gives its training thread) train the same
 preset for about as many steps, reporting its own steps/s (training only, start-up excluded).
 Alternating the two cancels the drift of a shared machine's speed; the medians are compared.
-Each round also reports the share of the machine's CPU time its hypervisor gave to other guests
-(Linux's "steal"): on a busy VM host that share moves, and the figures with it.  Run it on an
-otherwise idle machine.
+Each round also reports, for its page window and its CLI run apart, the share of the machine's
+CPU time its hypervisor gave to other guests (Linux's "steal"): on a busy VM host that share
+moves, and the figures with it.  Run it on an otherwise idle machine.
 """
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def measure_cli(name: str, steps: int, threads: int) -> float:
 def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -> dict:
     """Play ``name`` on the page, then alternate page windows and CLI runs ``rounds`` times."""
     first_update = start_playing(page, name)
-    page_rates, cli_rates, steal, steps = [], [], [], 0
+    page_rates, cli_rates, page_steal, cli_steal, steps = [], [], [], [], 0
     for round_ in range(rounds):
         if round_:
             set_playing(page, True)
@@ -142,13 +142,15 @@ def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -
         rate, steps = page_window(page, seconds)
         page_rates.append(round(rate, 2))
         set_playing(page, False)
+        page_steal.append(steal_share(counters, counters := cpu_counters()))
         cli_rates.append(measure_cli(name, max(20, int(rate * seconds)), threads))
-        steal.append(steal_share(counters, cpu_counters()))
+        cli_steal.append(steal_share(counters, cpu_counters()))
     page_rate, cli_rate = statistics.median(page_rates), statistics.median(cli_rates)
     return {"preset": name, "first_chart_update_s": round(first_update, 2), "window_steps": steps,
             "page_steps_per_s": page_rate, "page_rounds": page_rates,
             "cli_same_threads_steps_per_s": cli_rate, "cli_rounds": cli_rates, "app_threads": threads,
-            "page_cost": round(1 - page_rate / cli_rate, 3), "cpu_stolen_rounds": steal}
+            "page_cost": round(1 - page_rate / cli_rate, 3), "page_stolen_rounds": page_steal,
+            "cli_stolen_rounds": cli_steal}
 
 
 def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3) -> list[dict]:
@@ -176,19 +178,21 @@ def run(names: list[str], seconds: float, rounds: int, browser_core: int | None 
             return measure(browser, url, names, seconds, rounds)
 
 
-def stolen(shares: list[float | None]) -> str:
-    """Each round's steal share as a percentage ('?' where the machine has no /proc/stat)."""
-    return " / ".join("?" if share is None else f"{100 * share:.0f} %" for share in shares)
+def stolen(page: list[float | None], cli: list[float | None]) -> str:
+    """Each round's steal shares, page window and CLI run, as percentages ('?' where the machine
+    has no /proc/stat)."""
+    percent = lambda share: "?" if share is None else f"{100 * share:.0f}"   # noqa: E731
+    return " · ".join(f"{percent(p)}/{percent(c)}" for p, c in zip(page, cli)) + " %"
 
 
 def table(results: list[dict]) -> str:
     lines = ["| preset | Play → first chart update | page open, steps/s (median of rounds) | CLI, same threads "
-             "| page cost | CPU stolen by the host, per round |", "|---|---:|---:|---:|---:|---|"]
+             "| page cost | CPU stolen by the host, page/CLI per round |", "|---|---:|---:|---:|---:|---|"]
     for r in results:
         rounds = lambda key: " / ".join(f"{v:.1f}" for v in r[key])   # noqa: E731
         lines.append(f"| {r['preset']} | {r['first_chart_update_s']:.2f} s | {r['page_steps_per_s']:.1f} "
                      f"({rounds('page_rounds')}) | {r['cli_same_threads_steps_per_s']:.1f} "
-                     f"({rounds('cli_rounds')}) | {100 * r['page_cost']:.1f} % | {stolen(r['cpu_stolen_rounds'])} |")
+                     f"({rounds('cli_rounds')}) | {100 * r['page_cost']:.1f} % | {stolen(r['page_stolen_rounds'], r['cli_stolen_rounds'])} |")
     return "\n".join(lines)
 
 

@@ -20,7 +20,8 @@ def test_quick_live_page_benchmark_writes_every_figure(browser, app_url, tmp_pat
     assert len(row["page_rounds"]) == len(row["cli_rounds"]) == 2 and row["app_threads"] >= 1
     assert min(row["page_rounds"]) > 0 and min(row["cli_rounds"]) > 0
     assert row["page_cost"] == round(1 - row["page_steps_per_s"] / row["cli_same_threads_steps_per_s"], 3)
-    assert len(row["cpu_stolen_rounds"]) == 2 and all(0 <= share <= 1 for share in row["cpu_stolen_rounds"])
+    for phase in ("page", "cli"):
+        assert len(row[f"{phase}_stolen_rounds"]) == 2 and all(0 <= s <= 1 for s in row[f"{phase}_stolen_rounds"])
 
 
 # Run in a child process: Playwright's sync API allows one instance per process, and the
