@@ -226,15 +226,14 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
     assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
 
 
-def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatch) -> None:
-    """Measured at a publish at least ``metrics_every`` steps after the last measurement began.
-    The time share is lifted: even a free measurement can be preempted for a millisecond on a
-    busy machine, which the share rule rightly pays back in training time."""
-    monkeypatch.setattr(runner_module, "METRICS_SHARE", 1e9)
+def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Controls]:
+    """Play a run for 60 steps, a publish every 10, with a measurement that takes ``cost`` s;
+    the steps it measured at, and the (paused) run."""
     measured: list[int] = []
 
     def metrics(trainer: Trainer) -> dict:
         measured.append(trainer.step_count)
+        time.sleep(cost)          # the measurement's own cost, not a wait for anything
         return {"measured at step": {"value": trainer.step_count, "help": ""}}
 
     runner = make_thread_runner(pattern(), live_metrics=metrics, metrics_every=10)
@@ -243,6 +242,15 @@ def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatc
     runner.wait_for(lambda s: s.step >= 60, WAIT)
     runner.pause()
     settle(runner)
+    return measured, runner
+
+
+def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatch) -> None:
+    """Measured at a publish at least ``metrics_every`` steps after the last measurement began.
+    The time share is lifted: even a free measurement can be preempted for a millisecond on a
+    busy machine, which the share rule rightly pays back in training time."""
+    monkeypatch.setattr(runner_module, "METRICS_SHARE", 1e9)
+    measured, _ = measured_over_60_steps(make_thread_runner)
     # A publish (every 10 steps, and at the pause) finds the last measurement still running only
     # on a stalled machine: the next then waits for a later publish.
     assert measured[0] == 0 and len(measured) >= 3
@@ -252,19 +260,7 @@ def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatc
 def test_live_metrics_keep_to_their_time_share(make_thread_runner) -> None:
     """A 50 ms measurement waits for 2.5 s of training (METRICS_SHARE), which 60 steps here
     do not reach."""
-    measured: list[int] = []
-
-    def metrics(trainer: Trainer) -> dict:
-        measured.append(trainer.step_count)
-        time.sleep(0.05)          # the measurement's own cost, not a wait for anything
-        return {"measured at step": {"value": trainer.step_count, "help": ""}}
-
-    runner = make_thread_runner(pattern(), live_metrics=metrics, metrics_every=10)
-    runner.set_speed(10)
-    runner.play()
-    runner.wait_for(lambda s: s.step >= 60, WAIT)
-    runner.pause()
-    settle(runner)
+    measured, runner = measured_over_60_steps(make_thread_runner, cost=0.05)
     assert measured == [0] and runner.snapshot.elapsed < 2.5
 
 
