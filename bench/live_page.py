@@ -142,9 +142,10 @@ def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -
         rate, steps = page_window(page, seconds)
         page_rates.append(round(rate, 2))
         set_playing(page, False)
-        page_steal.append(steal_share(counters, counters := cpu_counters()))
+        paused = cpu_counters()
+        page_steal.append(steal_share(counters, paused))
         cli_rates.append(measure_cli(name, max(20, int(rate * seconds)), threads))
-        cli_steal.append(steal_share(counters, cpu_counters()))
+        cli_steal.append(steal_share(paused, cpu_counters()))
     page_rate, cli_rate = statistics.median(page_rates), statistics.median(cli_rates)
     return {"preset": name, "first_chart_update_s": round(first_update, 2), "window_steps": steps,
             "page_steps_per_s": page_rate, "page_rounds": page_rates,
