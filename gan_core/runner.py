@@ -481,10 +481,8 @@ class Runner(Controls):
         dcgan-small stopped for 0.7 s each time.  The copy of G takes that thread 1.5 ms."""
         self._metrics_step, frozen, measure = trainer.step_count, trainer.frozen(), self._live_metrics
         done: Future = Future()
-        threads = torch.get_num_threads()
 
-        def run() -> None:
-            torch.set_num_threads(threads)     # the training thread's count, not the default
+        def run() -> None:   # a new thread takes the thread count this one set (training_threads)
             started = time.perf_counter()
             try:
                 metrics = measure(frozen)
