@@ -183,9 +183,9 @@ def _live_metrics(snap: Snapshot) -> None:
     texts = [(f"{name}: {e['value']}", e.get("help", "")) for name, e in items
              if not isinstance(e["value"], (int, float))]
     stat_tiles(numbers, key="quality_metrics", notes=texts,
-               caption=f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more "
-                       f"beside training (never more than {METRICS_SHARE:.0%} of the time; hover a label for what "
-                       "it means): losses alone do not say whether a GAN is good.")
+               caption=f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more, on "
+                       f"a copy of G while training goes on (never more than {METRICS_SHARE:.0%} of the time; "
+                       "hover a label for what it means): losses alone do not say whether a GAN is good.")
 
 
 # ---------------------------------------------------------------------------------- figures
