@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -251,7 +252,6 @@ class Runner(Controls):
         self._metrics_due = 0.0                       # training time (s) before the next may start
         self._metrics: dict[str, Any] = {}
         self._measuring: Future | None = None          # (metrics, seconds) of the measurement under way
-        self._measurer: threading.Thread | None = None
         self._history_arrays = HistoryArrays()
         self._timeline: list[tuple[int, np.ndarray]] = []
         self._pattern_history: list[tuple[int, np.ndarray]] = []
@@ -311,8 +311,8 @@ class Runner(Controls):
             if self._status not in ("failed",):
                 self._status = "stopped"
             self._trainer = None              # frees the model and the data
-            if self._measurer is not None:    # a process that exits under a running torch op aborts
-                self._measurer.join(MEASURE_WAIT)
+            if self._measuring is not None:   # a process that exits under a running torch op aborts
+                futures.wait([self._measuring], MEASURE_WAIT)
             self._show(replace(self.snapshot, status=self._status, version=self.snapshot.version + 1))
             self._answer_pending()
 
@@ -491,8 +491,8 @@ class Runner(Controls):
                 metrics = {"quality metrics": {"value": "n/a", "help": f"Measuring failed: {exc}"}}
             done.set_result((metrics, time.perf_counter() - started))
 
-        self._measuring, self._measurer = done, threading.Thread(target=run, name="gan-metrics", daemon=True)
-        self._measurer.start()
+        self._measuring = done
+        threading.Thread(target=run, name="gan-metrics", daemon=True).start()
 
     def _measured(self) -> bool:
         return self._measuring is not None and self._measuring.done()
