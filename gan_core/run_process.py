@@ -12,7 +12,8 @@ machine, from 0.82-0.83 to 0.87-0.92 (README, "The cost of watching").
 How: the child runs an ordinary Runner.  Commands go down a pipe; every snapshot the Runner
 publishes comes back up as what changed since the last one (new history rows, new grids), and
 the parent rebuilds a full Snapshot from it.  The server-wide cap on training runs stays in the
-parent: the child asks it for a slot over the same pipe, so a child that dies can never keep one.
+parent: the child asks it for a slot over the same pipe, so a child that dies can never keep one,
+and the parent's slots tell the child to yield its turn, or to ask again, down the pipe.
 
 Children are forked from a forkserver that has imported torch once, so a new run starts in a
 fraction of a second instead of paying torch's import each time.
@@ -30,7 +31,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import fields, replace
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Hashable
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from .checkpoint import load_trainer
 from .config import TrainConfig
 from .errors import GanCoreError
 from .runner import EMPTY, SLOTS, Controls, HistoryArrays, Runner, RunSlots, Snapshot
+from .turns import WAKE, YIELD, Place, Tell
 
 CONTEXT = multiprocessing.get_context("forkserver")
 # What the forkserver imports once, rather than every run: torch.optim imports torch._dynamo when
@@ -70,7 +72,7 @@ class RunProcess(Controls):
         self.config = config.validate()
         self.steps_per_refresh: int | None = None
         self.snapshot: Snapshot = EMPTY
-        self._slots, self._holding_slot = slots, False
+        self._slots = slots
         self._questions: dict[int, Future] = {}
         self._ids = itertools.count()
         self._closed = False                     # the child has closed its end of the pipe
@@ -139,25 +141,23 @@ class RunProcess(Controls):
         self._ended()
 
     def _slot(self, request: str) -> None:
+        """The child's Runner asks for a slot or leaves the slots; this run is its ticket, and
+        what the slots tell it goes down the pipe."""
         if request == "acquire":
-            self._holding_slot = self._holding_slot or self._slots.try_acquire()
-            self._send(("slot", self._holding_slot, self._slots.busy))
-        elif self._holding_slot:
-            self._holding_slot = False
-            self._slots.release()
+            self._send(("slot", self._slots.acquire(self, self._send)))
+        else:
+            self._slots.release(self)
 
     def _ended(self) -> None:
         """The child has closed its end: free its slot, refuse its questions, and say so if it
         died rather than stopped."""
         self._closed = True
         self._process.join(10.0)
-        if self._holding_slot:
-            self._holding_slot = False
-            self._slots.release()
+        self._slots.release(self)
         self._answer_pending()
         if self.snapshot.status not in ("stopped", "failed"):
-            self.snapshot = replace(
-                self.snapshot, status="failed", version=self.snapshot.version + 1,
+            self.snapshot = self.snapshot.restated(
+                status="failed",
                 message=f"The training process ended unexpectedly (exit code {self._process.exitcode}), "
                         "perhaps out of memory.")
 
@@ -243,23 +243,29 @@ class _Link:
 
 # ---------------------------------------------------------------------------------- the child
 class _SlotsFromParent:
-    """The child Runner's RunSlots, answered by the parent's: the cap counts every process's runs."""
+    """The child Runner's RunSlots, answered by the parent's: the cap counts every process's runs.
+    (The parent's RunProcess is the ticket there: the child has one Runner.)"""
 
     def __init__(self, link: _Link, limit: int):
-        self.limit, self.busy = limit, 0
+        self.limit = limit
         self._link = link
         self._answers: queue.Queue = queue.Queue()
+        self._tell: Tell = lambda command: None
 
-    def try_acquire(self) -> bool:
+    def acquire(self, ticket: Hashable, tell: Tell) -> Place:
+        self._tell = tell
         self._link.send(("slot", "acquire"))
-        granted, self.busy = self._answers.get()
-        return granted
+        return self._answers.get()
 
-    def release(self) -> None:
+    def release(self, ticket: Hashable) -> None:
         self._link.send(("slot", "release"))
 
-    def answer(self, granted: bool, busy: int) -> None:
-        self._answers.put((granted, busy))
+    def answer(self, place: Place) -> None:
+        self._answers.put(place)
+
+    def tell(self, command: tuple) -> None:
+        """What the parent's slots told this run (YIELD or WAKE), handed to the Runner that asked."""
+        self._tell(command)
 
 
 ACTIONS = {
@@ -296,12 +302,14 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
             break
         if name == "slot":
             slots.answer(*args)
+        elif command in (YIELD, WAKE):
+            slots.tell(command)
         elif name == "ask":
             ident, what, question = args
             runner.ask(what, *question).add_done_callback(lambda f, ident=ident: _reply(link, ident, f))
         else:
             ACTIONS[name](runner, *args)
-    slots.answer(False, 0)   # a training thread waiting for a slot must not wait for ever
+    slots.answer(Place(1, 0.0, slots_limit, 0.0))   # a thread waiting for a slot must not wait for ever
     runner.stop()
 
 

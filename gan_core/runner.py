@@ -6,8 +6,8 @@ which the runner's thread applies *between* steps, and it reads ``runner.snapsho
 picture of the run that the thread replaces with a single reference swap after every chunk of
 steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can drive it.
 
-A process-wide ``RunSlots`` caps how many runs train at once; a run over the cap waits in the
-"queued" state instead of slowing everyone down.
+A process-wide ``RunSlots`` (turns.py) caps how many runs train at once; a run over the cap waits
+in the "queued" state instead of slowing everyone down, and runs take turns while others wait.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from .errors import DivergenceError, GanCoreError
 from . import metrics as quality
 from .checkpoint import trainer_bytes
 from .trainer import LIVE_FIELDS, METRICS, History, Trainer
+from .turns import Place, RunSlots
 from .visuals import POINTS_SHOWN, ToyView, toy_view
 
 log = logging.getLogger(__name__)
@@ -40,29 +41,8 @@ TIMELINE_LENGTH = 12      # grids kept for the timeline
 PATTERN_HISTORY = 400     # pattern outputs kept for the heatmap over time
 
 
-class RunSlots:
-    """How many runs may train at the same time in this process (a classroom server's guard)."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self._free = threading.Semaphore(limit)
-        self._lock = threading.Lock()
-        self.busy = 0
-
-    def try_acquire(self) -> bool:
-        if not self._free.acquire(blocking=False):
-            return False
-        with self._lock:
-            self.busy += 1
-        return True
-
-    def release(self) -> None:
-        with self._lock:
-            self.busy -= 1
-        self._free.release()
-
-
-SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")))
+SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")),
+                 float(os.environ.get("GAN_PLAYGROUND_TURN_SECONDS", "20")))
 
 
 # Live quality measurements come at least this many steps apart, and take at most this share of
@@ -145,7 +125,14 @@ class Snapshot:
     pattern_history: tuple[tuple[int, np.ndarray], ...] = ()  # (step, 6 values of G's output)
     metrics: dict[str, Any] = field(default_factory=dict)
     data_note: str = ""
-    queued_behind: int = 0
+    queue_position: int = 0           # while queued: its place in line (1 = next); else 0
+    eta_seconds: float = 0.0          # while queued: the estimated wait for a turn
+
+    def restated(self, **changes: Any) -> Snapshot:
+        """This snapshot with a new status (and no rate, no place in line unless given), for a
+        moment when nothing has trained since it was taken."""
+        return replace(self, **{"version": self.version + 1, "steps_per_second": 0.0,
+                                "queue_position": 0, "eta_seconds": 0.0, **changes})
 
     @property
     def playing(self) -> bool:
@@ -313,7 +300,7 @@ class Runner(Controls):
             self._trainer = None              # frees the model and the data
             if self._measuring is not None:   # a process that exits under a running torch op aborts
                 futures.wait([self._measuring], MEASURE_WAIT)
-            self._show(replace(self.snapshot, status=self._status, version=self.snapshot.version + 1))
+            self._show(self.snapshot.restated(status=self._status))
             self._answer_pending()
 
     def _handle_commands(self, block: bool) -> None:
@@ -335,6 +322,8 @@ class Runner(Controls):
             self._publish()
         elif name == "pause":
             self._pause("paused")
+        elif name == "yield" and self._holding_slot:   # turns.YIELD: to the back of the line
+            self._drop_slot()
         elif name == "step":
             self._pause("paused")
             self._guarded(lambda: self._single_step(command[1]))
@@ -406,28 +395,32 @@ class Runner(Controls):
     def _take_slot(self) -> bool:
         if self._holding_slot:
             return True
-        if self._slots.try_acquire():
+        place = self._slots.acquire(self, self._send)
+        if place.granted:
             self._holding_slot = True
             self._status, self._message = "running", ""
             return True
-        if self._status != "queued":
-            self._status = "queued"
-            self._message = (f"{self._slots.busy} runs are training on this server (limit "
-                             f"{self._slots.limit}); yours starts as soon as one pauses.")
-            self._publish()
-        self._handle_commands(block=True)   # wait a little (or for a command) before retrying
+        self._show_place(place)
+        self._handle_commands(block=True)   # wait a little (or to be woken) before asking again
         return False
 
+    def _show_place(self, place: Place) -> None:
+        """Say the run waits, and where in line, unless the last snapshot says so (its estimate's
+        words are coarse, so they change every few seconds at most)."""
+        self._status, self._message, shown = "queued", place.message(), self.snapshot
+        if (shown.status, shown.message, shown.queue_position) != ("queued", self._message, place.position):
+            self._show(shown.restated(status="queued", message=self._message,
+                                      queue_position=place.position, eta_seconds=place.eta_seconds))
+
     def _drop_slot(self) -> None:
-        if self._holding_slot:
-            self._holding_slot = False
-            self._slots.release()
+        """Leave the slots: free the slot held, or the place in line."""
+        self._holding_slot = False
+        self._slots.release(self)
 
     def _fail(self, message: str) -> None:
         self._playing, self._status, self._message = False, "failed", message
         self._drop_slot()
-        self._show(replace(self.snapshot, status="failed", message=message,
-                           version=self.snapshot.version + 1))
+        self._show(self.snapshot.restated(status="failed", message=message))
 
     def _answer_pending(self) -> None:
         while True:

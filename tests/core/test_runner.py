@@ -170,14 +170,14 @@ def test_stop_ends_the_run(make_runner, tmp_path: Path) -> None:
 
 
 def test_run_slots_queue_a_second_run_until_the_first_pauses(make_runner) -> None:
-    slots = RunSlots(1)
+    slots = RunSlots(1, turn_seconds=1e9)        # no turns end: only the pause hands the slot on
     first = make_runner(pattern(), slots=slots)
     second = make_runner(pattern(seed=1), slots=slots)
     first.play()
     first.wait_for(lambda s: s.status == "running", WAIT)
     second.play()
     queued = second.wait_for(lambda s: s.status == "queued", WAIT)
-    assert queued.playing and "limit 1" in queued.message
+    assert queued.playing and queued.queue_position == 1 and "1st in line" in queued.message
     assert settle(second) == 0                   # queued: it has not trained
     first.pause()
     first.wait_for(lambda s: s.status == "paused", WAIT)
