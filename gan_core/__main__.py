@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a preset and save a checkpoint")
     _config_args(p)
-    p.add_argument("--steps", type=int, help="iterations to run (default: the preset's own length)")
+    p.add_argument("--steps", type=at_least(1), help="iterations to run (default: the preset's own length)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--resume", type=Path, help="continue from this checkpoint instead of a preset")
     p.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
@@ -49,25 +50,39 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="generate samples from a checkpoint")
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("--n", type=int, default=64, help="how many samples")
-    p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    p.add_argument("--n", type=at_least(1), default=64, help="how many samples")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the latent vectors")
     p.add_argument("--out", type=Path, required=True, help=".png picture or .npz array 'samples'")
     p.set_defaults(run=cmd_sample)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on held-out data")
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("--n", type=int, default=2500, help="samples to score")
+    p.add_argument("--n", type=at_least(2), default=2500, help="samples to score")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("train-classifier", help="train the digit classifier behind the digit metrics")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "mnist-offline"),
                    help="mnist downloads the full set when it can, else uses the offline digits")
-    p.add_argument("--epochs", type=int, default=8, help="passes over the training digits")
+    p.add_argument("--epochs", type=at_least(1), default=8, help="passes over the training digits")
     p.add_argument("--out", type=Path, default=Path("checkpoints/digit_classifier.pt"),
                    help="file to write; its figures go into index.json beside it")
     p.set_defaults(run=cmd_train_classifier)
     return parser
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low``, else argparse's one-line usage error
+    (a 0 or negative count would crash deep inside, or be mistaken for 'not given')."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return value
+    return parse
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -113,7 +128,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = _config(args)
         trainer = Trainer(config.replace(device=args.device) if args.device else config)
     # A resumed run goes on to its planned length (config.steps), not a second full length.
-    steps = args.steps or trainer.config.steps - (trainer.step_count if args.resume else 0)
+    planned = trainer.config.steps - (trainer.step_count if args.resume else 0)
+    steps = planned if args.steps is None else args.steps
     if steps < 1:
         print(f"error: the run is already at step {trainer.step_count} of its planned "
               f"{trainer.config.steps}; pass --steps N to train further.", file=sys.stderr)

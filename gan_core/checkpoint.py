@@ -11,6 +11,7 @@ import io
 import os
 import pickle
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def save_state(state: dict[str, Any], path: str | Path) -> Path:
 def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
     """Load and validate a checkpoint from a path or raw bytes (an upload).  Any problem becomes
     a CheckpointError with one sentence naming it."""
-    name = "the uploaded file" if isinstance(source, bytes) else str(source)
+    name = "the uploaded file" if isinstance(source, bytes) else Path(source).name or "the checkpoint"
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{name}: no such checkpoint file.")
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -91,6 +92,8 @@ def _unreadable(name: str, data: bytes, exc: Exception) -> CheckpointError:
 
 
 def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
+    """``state`` with its config parsed, once format, version, config and the types of the other
+    parts are right; otherwise a CheckpointError naming the first problem."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{name}: a PyTorch file, but not a GAN Playground checkpoint.")
     missing = [key for key in REQUIRED if key not in state]
@@ -99,6 +102,7 @@ def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
     if not isinstance(state["version"], int) or state["version"] > VERSION:
         raise CheckpointError(f"{name}: checkpoint format {state['version']!r} is unknown here (this "
                               f"GAN Playground reads format {VERSION}; a newer one may read it).")
+    _check_types(state, name)
     try:
         state["config"] = TrainConfig.from_json(state["config"])
     except (ConfigError, ValueError, TypeError) as exc:
@@ -106,25 +110,104 @@ def validate_state(state: Any, name: str = "checkpoint") -> dict[str, Any]:
     return state
 
 
-def load_generator(source: str | Path | bytes, device: str = "cpu"):
-    """Just G (eval mode) and the config, for pages that only generate."""
+def _check_types(state: dict[str, Any], name: str) -> None:
+    """The small parts must have their types before anything reads them: a step that is text or
+    a history that is a list would otherwise fail later, deep inside the code, without a word."""
+    step = state["step"]
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CheckpointError(f"{name}: its step {_brief(step)} is not a whole number of 0 or more.")
+    for key in ("opt_g", "opt_d", "history", "rng"):
+        if not isinstance(state[key], dict):
+            raise CheckpointError(f"{name}: its '{key}' is not a dictionary.")
+    for key in ("G", "D"):
+        weights = state[key]
+        if not isinstance(weights, dict) or not all(
+                isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
+            raise CheckpointError(f"{name}: its '{key}' weights are not a dictionary of tensors.")
+
+
+def _brief(value: Any) -> str:
+    """A value as a message may quote it: short, one line."""
+    text = repr(value)
+    return text if len(text) <= 40 and "\n" not in text else f"(a {type(value).__name__})"
+
+
+@dataclass(frozen=True, eq=False)   # eq=False: the state holds tensors
+class CheckpointInfo:
+    """A checkpoint read and checked, nothing built: its config (with the caller's overrides
+    applied), the step it stopped at and the whole validated state."""
+
+    config: TrainConfig
+    step: int
+    state: dict[str, Any]
+
+
+def inspect_checkpoint(source: str | Path | bytes, *, overrides: dict[str, Any] | None = None,
+                       limit_bytes: int | None = None) -> CheckpointInfo:
+    """Read and check a checkpoint before any network, dataset or folder is made from it.
+
+    ``overrides`` replace config fields: a server passes its own ``data_dir``, ``image_folder`` or
+    ``device``, so paths written into an upload are never used.  ``limit_bytes`` refuses, with a
+    BudgetError naming the knob, a config whose run would need more memory (``budget.check``).
+    Every G and D tensor must have the shape the config gives it, so a tiny file cannot describe
+    a huge model.  Nothing is allocated beyond the file itself and nothing is written.
+    """
+    from . import budget   # imported here: budget reads the metrics, which read this module
+    state = read_checkpoint(source)
+    config = state["config"].replace(**overrides) if overrides else state["config"]
+    if limit_bytes is not None:
+        budget.check(config, limit_bytes)
+    expected_g, expected_d = budget.weight_shapes(config)
+    _check_shapes(state["G"], expected_g, "generator")
+    _check_shapes(state["D"], expected_d, "discriminator")
+    return CheckpointInfo(config, state["step"], {**state, "config": config})
+
+
+def _check_shapes(weights: dict[str, torch.Tensor], expected: dict[str, torch.Size], which: str) -> None:
+    """Refuse weights whose tensor names or shapes differ from what the config builds."""
+    for key, shape in expected.items():
+        if key not in weights:
+            raise _misfit(which, f"'{key}' is missing")
+        if weights[key].shape != shape:
+            raise _misfit(which, f"'{key}' is {_dims(weights[key].shape)}, the config makes it "
+                                 f"{_dims(shape)}")
+    extra = next((key for key in weights if key not in expected), None)
+    if extra is not None:
+        raise _misfit(which, f"{_brief(extra)} is not in the model")
+
+
+def _misfit(which: str, detail: str) -> CheckpointError:
+    return CheckpointError(f"the {which} weights do not match the checkpoint's config ({detail}).")
+
+
+def _dims(shape: torch.Size) -> str:
+    return " x ".join(map(str, shape)) or "a single number"
+
+
+def load_generator(source: str | Path | bytes, device: str = "cpu", *,
+                   overrides: dict[str, Any] | None = None, limit_bytes: int | None = None):
+    """Just G (eval mode), the config and the state, for pages that only generate; checked by
+    ``inspect_checkpoint`` first."""
     from .models import build_models
-    state = read_checkpoint(source)
-    generator, _ = build_models(state["config"])
-    _load_weights(generator, state["G"], "generator")
-    return generator.to(device).eval(), state["config"], state
+    info = inspect_checkpoint(source, overrides=overrides, limit_bytes=limit_bytes)
+    generator, _ = build_models(info.config)
+    _load_weights(generator, info.state["G"], "generator")
+    return generator.to(device).eval(), info.config, info.state
 
 
-def load_trainer(source: str | Path | bytes, device: str | None = None):
-    """A Trainer that continues exactly where the checkpoint stopped."""
+def load_trainer(source: str | Path | bytes, device: str | None = None, *,
+                 overrides: dict[str, Any] | None = None, limit_bytes: int | None = None):
+    """A Trainer that continues exactly where the checkpoint stopped, built only once
+    ``inspect_checkpoint`` has passed it.  ``device`` is short for ``overrides={"device": ...}``."""
     from .trainer import Trainer
-    state = read_checkpoint(source)
-    config = state["config"] if device is None else state["config"].replace(device=device)
-    trainer = Trainer(config)
-    _load_weights(trainer.G, state["G"], "generator")
-    _load_weights(trainer.D, state["D"], "discriminator")
+    if device is not None:
+        overrides = {**(overrides or {}), "device": device}
+    info = inspect_checkpoint(source, overrides=overrides, limit_bytes=limit_bytes)
+    trainer = Trainer(info.config)
+    _load_weights(trainer.G, info.state["G"], "generator")
+    _load_weights(trainer.D, info.state["D"], "discriminator")
     try:
-        trainer.restore(state)
+        trainer.restore(info.state)
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint state does not fit its model ({_short(exc)}).") from None
     return trainer
@@ -134,7 +217,7 @@ def _load_weights(net: torch.nn.Module, weights: dict, which: str) -> None:
     try:
         net.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"the {which} weights do not match the checkpoint's config ({_short(exc)}).") from None
+        raise _misfit(which, _short(exc)) from None
 
 
 def _short(exc: BaseException) -> str:

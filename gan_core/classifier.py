@@ -151,12 +151,13 @@ def record_in_index(path: Path, meta: dict[str, Any]) -> Path:
 
 
 def load_classifier(path: str | Path = DEFAULT_PATH) -> tuple[DigitClassifier, dict[str, Any]]:
-    """The classifier and its metadata.  Raises CheckpointError with one sentence when the file is
-    missing, damaged or not a classifier."""
+    """The classifier and its metadata.  Raises CheckpointError with one sentence, naming the file
+    but not its folder, when the file is missing, damaged or not a classifier; the sentence starts
+    in lower case because the metrics show it after "n/a — "."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"No digit classifier at {path}: train one with "
-                              "`python -m gan_core train-classifier`.")
+        raise CheckpointError(f"the digit classifier file {path.name} is missing (train one with "
+                              "`python -m gan_core train-classifier`).")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -165,8 +166,18 @@ def load_classifier(path: str | Path = DEFAULT_PATH) -> tuple[DigitClassifier, d
         model.load_state_dict(state["state_dict"])
     except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, OSError,
             ValueError, KeyError) as exc:
-        raise CheckpointError(f"{path} is not a usable digit classifier ({str(exc).splitlines()[0][:120]}).") from None
+        raise CheckpointError(f"the digit classifier file {path.name} is damaged or not a digit "
+                              f"classifier ({_first_line(exc)}).") from None
     return model.eval(), dict(state.get("meta", {}))
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library error's first line, short; a file system error by its reason alone (its message
+    names the path)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    lines = str(exc).splitlines()
+    return lines[0][:120] if lines else type(exc).__name__
 
 
 @lru_cache(maxsize=4)

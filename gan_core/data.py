@@ -33,6 +33,10 @@ SYNTHETIC_SEED = 2014
 # torchvision source -> (dataset class name, name shown to people).
 TORCHVISION = {"mnist": ("MNIST", "MNIST"), "fashion-mnist": ("FashionMNIST", "Fashion-MNIST"),
                "cifar10": ("CIFAR10", "CIFAR-10")}
+# Stored image source -> (train + held-out images, channels, side) as they come off the disk, so a
+# memory budget can size a source without loading it.
+IMAGE_SOURCES = {"mnist-offline": (5_000, 1, 28), "mnist": (70_000, 1, 28),
+                 "fashion-mnist": (70_000, 1, 28), "cifar10": (60_000, 3, 32)}
 # What a failed download or a broken file on disk raises inside torchvision.
 LOAD_ERRORS = (OSError, RuntimeError, EOFError, tarfile.TarError)
 # What PIL raises for a file that is not a readable image.
@@ -138,7 +142,7 @@ def _torchvision(name: str, size: int, channels: int, data_dir: str, offline: bo
     try:
         splits = [source(root=data_dir, train=train, download=not offline) for train in (True, False)]
     except LOAD_ERRORS as exc:
-        why = (f"{title} is not in {data_dir} and {OFFLINE_ENV}=1 forbids downloading it" if offline
+        why = (f"{title} is not in the data folder and {OFFLINE_ENV}=1 forbids downloading it" if offline
                else f"{title} download failed ({_reason(exc)})")
         shape = "" if (channels, size) == (1, 28) else f", as {channels}-channel {size}x{size} images"
         return _offline(size, channels,
@@ -156,23 +160,33 @@ def _tensors(split: Any, size: int, channels: int) -> tuple[torch.Tensor, torch.
 
 def _reason(exc: Exception) -> str:
     """A short reason for a note: the last line of torchvision's (often multi-line) message,
-    which is where the underlying cause ("Name or service not known") sits."""
+    which is where the underlying cause ("Name or service not known") sits.  A file system error
+    gives its reason alone: its message names a server path."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return exc.strerror
     lines = [line.strip("<> ") for line in str(exc).splitlines() if line.strip()]
     return lines[-1][:160] if lines else type(exc).__name__
 
 
 def _folder(root: Path, size: int, channels: int) -> Dataset:
-    """Every image under ``root`` (recursive, sorted so the split is the same every time)."""
-    if not root.is_dir():
-        raise DataError(f"The image folder {root} does not exist.")
-    paths = sorted(p for p in root.rglob("*") if p.is_file())
+    """Every image under ``root`` (recursive, sorted so the split is the same every time).
+
+    Messages name the folder by its last part and give counts, never file names: the folder is on
+    the server, and its path and files are none of a visitor's business."""
+    label = folder_label(root)
+    if not os.path.isdir(root):   # os.path: False, not an error naming the path, when unreadable
+        raise DataError(f"The image folder {label} does not exist.")
+    paths = sorted(p for p in root.rglob("*") if os.path.isfile(p))
     if not paths:
-        raise DataError(f"The image folder {root} holds no files.")
-    images, skipped = images_from_files(
-        [(str(p.relative_to(root)), p.read_bytes()) for p in paths], size, channels)
+        raise DataError(f"The image folder {label} holds no files.")
+    images, skipped = _decode([_read(p) for p in paths], size, channels)
+    if not images:
+        raise DataError(f"None of the {len(paths):,} files in the image folder {label} is an image "
+                        "that can be read.")
+    images = _from_uint8(np.stack(images))
     notes: list[str] = []
     if skipped:
-        notes.append(f"Skipped {len(skipped)} file(s) that are not images: {_preview(skipped)}.")
+        notes.append(f"Skipped {len(skipped):,} of the {len(paths):,} files in {label}: they are not images.")
     if len(images) == 1:
         notes.append("Only one image, so it is also the held-out set.")
         return Dataset("folder", "image", images, images, None, None, " ".join(notes))
@@ -180,6 +194,19 @@ def _folder(root: Path, size: int, channels: int) -> Dataset:
     if not held.any():
         held[-1] = True  # a folder of 2 to 9 images still holds one out
     return Dataset("folder", "image", images[~held], images[held], None, None, " ".join(notes))
+
+
+def _read(path: Path) -> bytes:
+    """A file's bytes, or none when it cannot be read (it is then skipped like any non-image)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def folder_label(root: Path | str) -> str:
+    """A server folder as a message may show it: its last part only, quoted."""
+    return f"'{Path(root).name}'" if Path(root).name else "(the file system root)"
 
 
 def _preview(names: list[str], limit: int = 5) -> str:
@@ -190,25 +217,33 @@ def _preview(names: list[str], limit: int = 5) -> str:
 
 def images_from_files(files: list[tuple[str, bytes]], size: int,
                       channels: int) -> tuple[torch.Tensor, list[str]]:
-    """Decode (name, bytes) image files into float32 (N, channels, size, size) in [-1, 1].
+    """Decode (name, bytes) image files (an upload) into float32 (N, channels, size, size) in
+    [-1, 1].
 
-    Each image is centre-cropped to a square before resizing, so faces and objects keep their
-    proportions.  Returns the images and the names of the files that are not images (skipped, so
-    one stray text file does not spoil an upload).  Raises DataError when nothing decodes.
+    Returns the images and the names of the files that are not images (skipped, so one stray text
+    file does not spoil an upload; the names are the uploader's own).  Raises DataError when
+    nothing decodes.
     """
+    decoded, skipped = _decode([data for _, data in files], size, channels)
+    if not decoded:
+        raise DataError(f"None of the {len(files)} files is an image that can be read "
+                        f"({_preview([files[i][0] for i in skipped])}).")
+    return _from_uint8(np.stack(decoded)), [files[i][0] for i in skipped]
+
+
+def _decode(files: list[bytes], size: int, channels: int) -> tuple[list[np.ndarray], list[int]]:
+    """Each readable image centre-cropped to a square (faces and objects keep their proportions)
+    and resized, as uint8 arrays; and the positions of the files that are not images."""
     mode = "L" if channels == 1 else "RGB"
     decoded, skipped = [], []
-    for name, data in files:
+    for i, data in enumerate(files):
         try:
             with Image.open(io.BytesIO(data)) as image:
                 square = ImageOps.fit(image.convert(mode), (size, size), Image.Resampling.LANCZOS)
                 decoded.append(np.asarray(square, dtype=np.uint8))
         except DECODE_ERRORS:
-            skipped.append(name)
-    if not decoded:
-        raise DataError(f"None of the {len(files)} files is an image that can be read "
-                        f"({_preview(skipped)}).")
-    return _from_uint8(np.stack(decoded)), skipped
+            skipped.append(i)
+    return decoded, skipped
 
 
 def _from_uint8(pixels: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from torch import nn
 
 from .checkpoint import load_generator
 from .config import TrainConfig
+from .data import DataError
 from .noise import sample_noise
 from .render import image_grid, samples_picture
 
@@ -43,11 +44,13 @@ class LatentModel:
     step: int
 
     @classmethod
-    def load(cls, source: str | Path | bytes) -> "LatentModel":
-        """From a checkpoint path or its bytes; raises CheckpointError for a bad file."""
-        generator, config, state = load_generator(source)
+    def load(cls, source: str | Path | bytes, *, overrides: dict[str, Any] | None = None,
+             limit_bytes: int | None = None) -> "LatentModel":
+        """From a checkpoint path or its bytes, checked first (see ``inspect_checkpoint`` for
+        ``overrides`` and ``limit_bytes``); raises CheckpointError for a bad file."""
+        generator, config, state = load_generator(source, overrides=overrides, limit_bytes=limit_bytes)
         generator.requires_grad_(False)
-        return cls(generator, config, int(state["step"]))
+        return cls(generator, config, state["step"])
 
     @property
     def dim(self) -> int:
@@ -236,9 +239,15 @@ def nearest_neighbours(samples: torch.Tensor, data: torch.Tensor, k: int = 8) ->
 
 def typical_real_distance(train: torch.Tensor, held_out: torch.Tensor, limit: int = 1000) -> float:
     """Median distance from a held-out real sample to its nearest training sample: the yardstick
-    for a generated sample's nearest distance (far below it hints at copying)."""
+    for a generated sample's nearest distance (far below it hints at copying).  Raises DataError
+    when it is 0 (a folder of one image, or of copies): nothing could be compared with it."""
     _, distances = nearest_neighbours(held_out[:limit], train, k=1)
-    return float(distances.median())
+    typical = float(distances.median()) if distances.numel() else 0.0
+    if typical == 0:
+        raise DataError(f"The {len(train) + len(held_out)} real images are too few or too alike to "
+                        "tell a copy from a new image: most held-out images have an exact twin "
+                        "among the training images.")
+    return typical
 
 
 # ---------------------------------------------------------------------------------- 2D toys

@@ -117,8 +117,10 @@ def quality_metrics(trainer, n: int | None = None) -> dict[str, Metric]:
     if name in DIGIT_DATASETS:
         try:
             scores = digit_metrics(trainer.sample(n or DIGIT_SAMPLES), trainer.data.held_out[:REAL_LIMIT])
-        except CheckpointError as exc:
-            return {"digit metrics": {"value": "n/a", "help": str(exc)}}
+        except CheckpointError as exc:   # the reason goes in the value: a tooltip is easily missed
+            return {"digit metrics": {"value": f"n/a — {exc}", "help": (
+                "Scores of the generated digits by a small digit classifier, which could not be "
+                "loaded.")}}
         return _digit_panel(scores)
     return {}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import read_checkpoint
+from .errors import GanCoreError
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 INDEX = CHECKPOINTS / "index.json"
@@ -27,6 +28,9 @@ REBUILD = "python -m gan_core.ship"
 THREADS = "1"
 # Samples in each README grid: 64 digits; points need more to show a distribution, patterns fewer.
 GRID_SAMPLES = {"toy-ring": 512, "seed-002-pattern": 16}
+
+# Fields every index entry must have, as non-empty text: what the pages read.
+ENTRY_FIELDS = ("name", "title", "file")
 
 # Name (= preset = file stem) -> (title shown in the app, extra CLI arguments).
 SHIPPED: dict[str, tuple[str, list[str]]] = {
@@ -76,11 +80,37 @@ def _cli(args: list[str], capture: bool = False) -> str:
     return done.stdout if capture else ""
 
 
-def read_index() -> list[dict]:
-    """The shipped models listed in ``checkpoints/index.json`` (empty when there is none)."""
-    if not INDEX.is_file():
+class ShippedIndexError(GanCoreError):
+    """``checkpoints/index.json`` is damaged: a page says so and goes on without shipped models."""
+
+
+def read_index(index: Path = INDEX) -> list[dict]:
+    """The shipped models listed in ``index`` (empty when there is none).  Raises
+    ShippedIndexError when the file is not valid JSON or an entry lacks a field the pages read."""
+    if not index.is_file():
         return []
-    return json.loads(INDEX.read_text())["checkpoints"]
+    try:
+        entries = json.loads(index.read_text())["checkpoints"]
+    except (OSError, ValueError, KeyError, TypeError):   # ValueError: bad JSON or UTF-8
+        raise ShippedIndexError(f"The list of shipped models ({index.name}) is damaged: "
+                                f"rebuild it with `{REBUILD}`.") from None
+    if not isinstance(entries, list):
+        raise ShippedIndexError(f"The list of shipped models ({index.name}) holds no list of models.")
+    for position, entry in enumerate(entries, 1):
+        _check_entry(entry, position, index.name)
+    return entries
+
+
+def _check_entry(entry: object, position: int, index_name: str) -> None:
+    """An entry must give the fields the pages read, and a bare file name: a path there would let
+    the index point a page at any file on the server."""
+    if not isinstance(entry, dict):
+        raise ShippedIndexError(f"Entry {position} of {index_name} is not a dictionary.")
+    bad = next((f for f in ENTRY_FIELDS if not isinstance(entry.get(f), str) or not entry[f]), None)
+    if bad is not None:
+        raise ShippedIndexError(f"Entry {position} of {index_name} lacks a valid '{bad}'.")
+    if Path(entry["file"]).name != entry["file"] or entry["file"] in (".", ".."):
+        raise ShippedIndexError(f"Entry {position} of {index_name} names a file outside its folder.")
 
 
 def write_index(entries: list[dict]) -> None:

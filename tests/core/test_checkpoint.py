@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core import CheckpointError, Trainer
+from gan_core import CheckpointError, ConfigError, Trainer
 from gan_core import checkpoint as ckpt
-from gan_core.checkpoint import load_generator, load_trainer, read_checkpoint, save_state
+from gan_core.budget import BudgetError
+from gan_core.checkpoint import inspect_checkpoint, load_generator, load_trainer, read_checkpoint, save_state
+from gan_core.latent import LatentModel
 from gan_core.presets import preset
 
 
@@ -90,7 +92,8 @@ def test_a_failed_write_keeps_the_old_file(saved: Path, tmp_path: Path, monkeypa
 
 # ------------------------------------------------------------------------------- bad files
 def test_missing_file(tmp_path: Path) -> None:
-    assert "no such checkpoint file" in refused(tmp_path / "nope.pt")
+    message = refused(tmp_path / "nope.pt")
+    assert "nope.pt: no such checkpoint file" in message and str(tmp_path) not in message
 
 
 def test_truncated_file(saved: Path, tmp_path: Path) -> None:
@@ -191,8 +194,8 @@ def test_weights_that_do_not_fit_their_config(saved: Path, tmp_path: Path, load)
     assert "body." in message                # names a layer that does not fit
 
 
-@pytest.mark.parametrize(("key", "value"), [("step", "seven"), ("history", {"step": []}),
-                                            ("opt_g", {"state": {}}), ("rng", {"trainer": torch.zeros(3)})])
+@pytest.mark.parametrize(("key", "value"), [("history", {"step": []}), ("opt_g", {"state": {}}),
+                                            ("rng", {"trainer": torch.zeros(3)})])
 def test_broken_training_state(saved: Path, tmp_path: Path, key: str, value) -> None:
     state = raw_state(saved)
     state[key] = value
@@ -216,3 +219,131 @@ def test_a_gpu_checkpoint_resumes_on_the_cpu(saved: Path, tmp_path: Path) -> Non
     trainer.step()
     trainer.flush()
     assert trainer.history.step[-1] == 8
+
+
+# ------------------------------------------------------------------------------- small fields
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("step", "abc", "step 'abc' is not a whole number"), ("step", -1, "step -1"),
+    ("step", True, "step True"), ("history", [1, 2], "'history' is not a dictionary"),
+    ("opt_d", None, "'opt_d' is not a dictionary"), ("G", [torch.zeros(2)], "'G' weights are not"),
+    ("D", {"body.0.weight": [1.0]}, "'D' weights are not a dictionary of tensors")])
+@pytest.mark.parametrize("load", [read_checkpoint, LatentModel.load, load_trainer])
+def test_small_fields_of_the_wrong_type_are_one_sentence(saved: Path, key: str, value, words: str, load) -> None:
+    state = raw_state(saved)
+    state[key] = value
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    assert words in refused(buffer.getvalue(), load=load)
+
+
+# ------------------------------------------------------------------------------- inspect, overrides
+def test_inspect_applies_overrides_and_builds_nothing(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("inspect_checkpoint built a network or loaded data")
+    monkeypatch.setattr("gan_core.models.build_models", forbidden)
+    monkeypatch.setattr("gan_core.trainer.load_dataset", forbidden)
+    info = inspect_checkpoint(saved, overrides={"data_dir": "server-data", "device": "auto"})
+    assert info.step == 7 and info.config.data_dir == "server-data" and info.config.device == "auto"
+    assert info.state["config"] is info.config and set(info.state["G"]) == set(raw_state(saved)["G"])
+
+
+def test_stored_data_dir_is_never_touched_when_overridden(saved: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint saying data_dir='/' once made torchvision create /MNIST/raw: the server's own
+    folder replaces it, and inspecting alone touches no data at all."""
+    monkeypatch.setenv("GAN_PLAYGROUND_OFFLINE", "1")
+    state = raw_state(saved)
+    config = preset("seed-000-vanilla", dataset="mnist", batch_size=8, device="cpu",
+                    data_dir=str(tmp_path / "theirs"))
+    model = Trainer(config.replace(dataset="mnist-offline", data_dir="data"))
+    state.update(config=config.to_json(), G=model.G.state_dict(), D=model.D.state_dict(),
+                 opt_g=model.opt_g.state_dict(), opt_d=model.opt_d.state_dict(),
+                 history=model.history.to_dict(), step=0)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    ours = tmp_path / "ours"
+    info = inspect_checkpoint(buffer.getvalue())
+    assert info.config.data_dir == str(tmp_path / "theirs")       # read, never used
+    trainer = load_trainer(buffer.getvalue(), overrides={"data_dir": str(ours)})
+    assert trainer.config.data_dir == str(ours) and trainer.data.name == "mnist-offline"
+    assert not (tmp_path / "theirs").exists()
+
+
+def test_device_override_keeps_a_gpu_checkpoint_loadable(saved: Path, tmp_path: Path) -> None:
+    state = raw_state(saved)
+    state["config"] = json.dumps({**json.loads(state["config"]), "device": "cuda:7"})
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError) as caught:
+            load_trainer(buffer.getvalue())
+        assert caught.value.field == "device"
+    assert load_trainer(buffer.getvalue(), overrides={"device": "cpu"}).step_count == 7
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda g: g.pop("body.0.bias"), "'body.0.bias' is missing"),
+    (lambda g: g.update({"body.0.weight": torch.zeros(4096, 2)}),
+     "'body.0.weight' is 4096 x 2, the config makes it 128 x 2"),
+    (lambda g: g.update({"extra": torch.zeros(1)}), "'extra' is not in the model")])
+def test_every_weight_shape_is_checked_before_building(saved: Path, change, words: str) -> None:
+    state = raw_state(saved)
+    change(state["G"])
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    for load in (inspect_checkpoint, load_generator, load_trainer, LatentModel.load):
+        message = refused(buffer.getvalue(), load=load)
+        assert "generator weights do not match" in message and words in message
+
+
+def hostile_upload() -> bytes:
+    """~1 MB: a config asking for six layers of 16,384 (11-21 GB once built) and 1 MB of padding."""
+    config = preset("seed-000-vanilla", g_hidden=[16384] * 6, d_hidden=[16384] * 6)
+    state = {"format": ckpt.FORMAT, "version": ckpt.VERSION, "config": config.to_json(), "step": 0,
+             "G": {"pad": torch.zeros(250_000)}, "D": {}, "opt_g": {}, "opt_d": {}, "history": {},
+             "rng": {}}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) * 1024
+
+
+def _load_hostile(upload: bytes, pipe) -> None:
+    """In a forked child (its peak starts at its size at the fork, so earlier tests hide nothing):
+    each loader with and without a limit, and how far the peak grew."""
+    before, report = _peak_rss(), {}
+    for name, load in (("inspect", inspect_checkpoint), ("trainer", load_trainer),
+                       ("latent", LatentModel.load)):
+        for limit in (1_500_000_000, None):
+            try:
+                load(upload, limit_bytes=limit)
+                report[name, limit] = ("loaded", None, "")
+            except CheckpointError as exc:
+                report[name, limit] = (type(exc).__name__, None, str(exc))
+            except ConfigError as exc:
+                report[name, limit] = (type(exc).__name__, exc.field, str(exc))
+    report["grew"] = _peak_rss() - before
+    pipe.send(report)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak from /proc")
+def test_a_hostile_upload_is_refused_before_any_memory_is_taken() -> None:
+    import multiprocessing
+    upload = hostile_upload()
+    assert 500_000 < len(upload) < 2_000_000
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(target=_load_hostile, args=(upload, send))
+    child.start()
+    report = receive.recv()
+    child.join(30)
+    for name in ("inspect", "trainer", "latent"):
+        kind, field, message = report[name, 1_500_000_000]
+        assert (kind, field) == ("BudgetError", "g_hidden"), message
+        assert "this server allows 1.5 GB per run" in message and "\n" not in message
+        kind, _, message = report[name, None]
+        assert kind == "CheckpointError" and "generator weights do not match" in message
+    assert report["grew"] < 200_000_000

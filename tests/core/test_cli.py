@@ -114,6 +114,23 @@ def test_unknown_preset_exits_2(capsys, tmp_path: Path) -> None:
     assert code == 2 and "unknown preset 'seed-999'" in err and "toy-ring" in err
 
 
+@pytest.mark.parametrize(("argv", "words"), [
+    (["sample", "x.pt", "--n", "0"], "argument --n: 0 is less than 1"),
+    (["sample", "x.pt", "--n", "-3"], "argument --n: -3 is less than 1"),
+    (["sample", "x.pt", "--n", "ten"], "argument --n: 'ten' is not a whole number"),
+    (["sample", "x.pt", "--seed", "-1"], "argument --seed: -1 is less than 0"),
+    (["train", "--steps", "0"], "argument --steps: 0 is less than 1"),
+    (["eval", "x.pt", "--n", "1"], "argument --n: 1 is less than 2"),
+    (["train-classifier", "--epochs", "0"], "argument --epochs: 0 is less than 1")])
+def test_counts_below_their_minimum_are_one_usage_line(capsys, tmp_path: Path, argv: list[str], words: str) -> None:
+    """`sample --n 0` gave a traceback and `train --steps 0` trained the preset's full length."""
+    out = tmp_path / "never.pt"
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and words in err and "Traceback" not in err and not out.exists()
+
+
 def test_bad_set_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gan_core", "train", "--preset", "toy-ring", "--steps", "3",

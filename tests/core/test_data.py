@@ -178,7 +178,7 @@ def test_folder_loads_images_recursively_and_skips_other_files(tmp_path: Path) -
     data = load_dataset(config_for("folder", image_folder=str(tmp_path), channels=3, image_size=16))
     assert data.train.shape == (3, 3, 16, 16) and data.held_out.shape == (1, 3, 16, 16)
     assert torch.allclose(data.train[:, 0], torch.ones(())) and data.train[:, 1:].max() == -1
-    assert "notes.txt" in data.note
+    assert data.note == f"Skipped 1 of the 5 files in '{tmp_path.name}': they are not images."
 
 
 def test_folder_of_one_image_holds_it_out_too(tmp_path: Path) -> None:
@@ -197,6 +197,35 @@ def test_missing_folder_is_a_data_error(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     with pytest.raises(DataError, match="nowhere"):
         load_dataset(config_for("folder", image_folder=str(missing)))
+
+
+def test_folder_messages_show_no_server_path_and_no_file_names(tmp_path: Path) -> None:
+    """A visitor who points the folder source at a server folder learns counts, nothing more."""
+    server = tmp_path / "etc"
+    (server / "PackageKit").mkdir(parents=True)
+    for name in (".pwd.lock", "PackageKit/secret.conf", "passwd"):
+        (server / name).write_text("not an image")
+    unreadable = server / "shadow"
+    unreadable.write_text("root:x")
+    unreadable.chmod(0)
+    for folder, words in ((server, "None of the 4 files in the image folder 'etc'"),
+                          (server / "absent", "The image folder 'absent' does not exist"),
+                          (server / "PackageKit" / "secret.conf", "'secret.conf' does not exist")):
+        with pytest.raises(DataError) as caught:
+            load_dataset(config_for("folder", image_folder=str(folder)))
+        message = str(caught.value)
+        assert words in message and str(tmp_path) not in message
+        assert not any(name in message for name in (".pwd.lock", "passwd", "shadow", "PackageKit"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="The image folder 'empty' holds no files"):
+        load_dataset(config_for("folder", image_folder=str(empty)))
+
+
+def test_a_missing_download_names_no_server_folder(offline: None, tmp_path: Path) -> None:
+    data = load_dataset(config_for("mnist", data_dir=str(tmp_path / "server-data")))
+    assert data.name == "mnist-offline" and "the data folder" in data.note
+    assert str(tmp_path) not in data.note and "server-data" not in data.note
 
 
 def test_images_from_files_centre_crops_to_a_square(tmp_path: Path) -> None:

@@ -7,10 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.data import offline_digits
+from gan_core.config import TrainConfig
+from gan_core.data import load_dataset, offline_digits
+from gan_core.errors import GanCoreError
 from gan_core.latent import (LatentModel, frame_png, gif_bytes, interpolate, latent_grid, lerp,
                              nearest_neighbours, noise_range, principal_directions, random_walk,
-                             slerp, strip_png, to_noise)
+                             slerp, strip_png, to_noise, typical_real_distance)
 from gan_core.presets import preset
 from gan_core.render import image_grid
 from gan_core.trainer import Trainer
@@ -121,6 +123,27 @@ def test_nearest_neighbours_finds_an_exact_training_image():
     assert index[:, 0].tolist() == picks.tolist()
     assert torch.allclose(distance[:, 0], torch.zeros(3), atol=1e-3)
     assert (distance[:, 1:] > 1).all()                           # the next ones are other digits
+
+
+def write_pngs(folder, colours) -> None:
+    folder.mkdir()
+    for i, colour in enumerate(colours):
+        Image.new("L", (12, 12), colour).save(folder / f"{i}.png")
+
+
+def test_typical_distance_of_a_tiny_folder(tmp_path):
+    """Six copies of one picture: held-out and training images coincide, so the yardstick is 0
+    and the page's ratio divided by zero; it is now a one-sentence DataError the page shows."""
+    write_pngs(tmp_path / "same", [128] * 6)
+    data = load_dataset(TrainConfig(dataset="folder", image_folder=str(tmp_path / "same"), image_size=8))
+    with pytest.raises(GanCoreError) as caught:
+        typical_real_distance(data.train, data.held_out)
+    assert "too few or too alike" in str(caught.value) and "\n" not in str(caught.value)
+    write_pngs(tmp_path / "six", [0, 50, 100, 150, 200, 250])
+    data = load_dataset(TrainConfig(dataset="folder", image_folder=str(tmp_path / "six"), image_size=8))
+    assert typical_real_distance(data.train, data.held_out) > 0
+    index, distance = nearest_neighbours(data.held_out, data.train, k=8)     # k > 5 images
+    assert index.shape == distance.shape == (1, 5)
 
 
 def test_latent_grid_lines_cover_the_square():

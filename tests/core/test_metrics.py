@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gan_core import metrics
 from gan_core.__main__ import main
 from gan_core.classifier import DEFAULT_PATH, INDEX_KEY, load_classifier, record_in_index
 from gan_core.data import mode_centers, offline_digits
@@ -136,8 +137,19 @@ def test_a_missing_or_foreign_classifier_file_is_a_clear_error(tmp_path: Path) -
         load_classifier(tmp_path / "none.pt")
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
-    with pytest.raises(CheckpointError, match="not a usable digit classifier"):
+    with pytest.raises(CheckpointError, match="foreign.pt is damaged or not a digit classifier") as caught:
         load_classifier(foreign)
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_a_damaged_classifier_puts_the_reason_in_the_metric_value(tmp_path: Path, monkeypatch) -> None:
+    broken = tmp_path / "digit_classifier.pt"
+    broken.write_bytes(b"PK\x03\x04 half a file")
+    monkeypatch.setattr(metrics, "cached_classifier", lambda: load_classifier(broken)[0])
+    shown = live_metrics(Trainer(preset("seed-000-vanilla", device="cpu")))
+    value = shown["digit metrics"]["value"]
+    assert value.startswith("n/a — the digit classifier file digit_classifier.pt is damaged")
+    assert str(tmp_path) not in value and shown["digit metrics"]["help"]
 
 
 def test_index_entry_is_merged_without_touching_other_entries(tmp_path: Path) -> None:
