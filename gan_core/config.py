@@ -78,7 +78,7 @@ FIELD_HELP: dict[str, str] = {
     "dataset": "What G learns to imitate and D sees as 'real'.",
     "image_size": "Side of the square images in pixels (dcgan builds 28, 32 or 64).",
     "channels": "1 for grey images, 3 for colour.",
-    "image_folder": "Folder on the server whose images are the real data (used by dataset 'folder').",
+    "image_folder": "The folder of images that are the real data (used by dataset 'folder').",
     "data_dir": "Where torchvision datasets are downloaded and cached.",
     "arch": "The network family of both G and D.",
     "latent_dim": "Size of the noise vector z that G turns into a sample.",

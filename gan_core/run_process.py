@@ -286,7 +286,8 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
     link, packer = _Link(conn), SnapshotPacker()
     publish = lambda snapshot: link.send(("snapshot", packer.pack(snapshot)))  # noqa: E731
     try:
-        trainer = load_trainer(checkpoint) if checkpoint is not None else None
+        # The parent checked the file and decided the config (the server's paths, its device).
+        trainer = load_trainer(checkpoint, overrides=config.to_dict()) if checkpoint is not None else None
     except GanCoreError as exc:
         publish(replace(EMPTY, status="failed", message=str(exc), config=config, version=1))
         return

@@ -1,7 +1,10 @@
-"""Save, resume and export: checkpoints on the server (checkpoints/) and as downloads.
+"""Save, resume and export: checkpoints in the session's private workspace and as downloads.
 
-Files are read with ``gan_core.checkpoint`` only (``weights_only`` loading): an uploaded file is
-never unpickled, and a wrong, damaged or foreign file gets the engine's one-sentence message.
+A student saves into their own workspace (gone with their session) and downloads from it; the
+shipped checkpoints can be resumed but never replaced.  Files are read with
+``gan_core.checkpoint`` only (``weights_only`` loading, every shape checked before anything is
+built): an uploaded file is never unpickled, and a wrong, damaged, foreign or oversized file gets
+a one-sentence message.
 """
 from __future__ import annotations
 
@@ -10,15 +13,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.checkpoint import load_trainer
-from gan_core.config import ConfigError
 from gan_core.errors import GanCoreError
 from gan_core.runner import Controls
-from gan_core.trainer import Trainer
+from gan_core.ship import CHECKPOINTS, SHIPPED
+from ui.deployment import MB, deployment, public_json
 from ui.notices import notify, show_notices
 from ui.runs import READY, resume_run
+from ui.uploads import current_upload
+from ui.workspace import Workspace, session_workspace
 
-CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+MAX_UPLOAD_MB = 50
+SHIPPED_PREFIX = "shipped: "
 
 
 def checkpoint_name(text: str) -> str:
@@ -31,39 +36,39 @@ def checkpoint_name(text: str) -> str:
 
 
 def checkpoint_panel(runner: Controls) -> None:
+    workspace = session_workspace()
     with st.expander("Save, resume and export", icon=":material/save:"):
         show_notices("checkpoint")
         save, resume, export = st.columns(3)
         ready = runner.alive and runner.snapshot.status in READY
         with save:
-            _save(runner, ready)
+            _save(runner, ready, workspace)
         with resume:
-            _resume()
+            _resume(workspace)
         with export:
             st.markdown("**Export**")
             st.download_button("Download history (CSV)", data=runner.history_csv, file_name="history.csv",
                                mime="text/csv", on_click="ignore", disabled=not ready, key="export_csv",
                                help="Every step's losses and D outputs, one row per step.")
+            _saved_files(workspace)
     with st.expander("Running config (JSON)", icon=":material/data_object:"):
         st.caption("Exactly what the current run uses: the same fields the CLI takes with --set.")
-        st.code(runner.config.to_json(), language="json")
+        st.code(public_json(runner.config, current_upload(workspace)), language="json")
 
 
-def _save(runner: Controls, ready: bool) -> None:
+def _save(runner: Controls, ready: bool, workspace: Workspace) -> None:
     st.markdown("**Save**")
+    quota = deployment().session_quota_bytes / MB
     text = st.text_input("Checkpoint name", value="my-run", key="ckpt_name",
-                         help="Saved as checkpoints/NAME.pt on the server (letters, digits, - _ . only).")
-    replace = st.checkbox("Replace a file of that name", key="ckpt_replace",
-                          help="Otherwise an existing checkpoint is never overwritten.")
+                         help=f"Saved in your private workspace (up to {quota:.0f} MB, kept until you "
+                              "close the tab): download it to keep it. Letters, digits, - _ . only.")
+    replace = st.checkbox("Replace a save of that name", key="ckpt_replace",
+                          help="Otherwise an existing save is never overwritten.")
     if st.button("Save checkpoint", key="save_ckpt", disabled=not ready,
                  help="G, D, both optimisers, the config, the history and the RNG state: resuming "
                       "continues exactly where the run is now."):
         try:
-            path = CHECKPOINTS / checkpoint_name(text)
-            if path.exists() and not replace:
-                raise ValueError(f"{path.name} exists: pick another name or tick 'Replace'.")
-            runner.save(path)
-            st.success(f"Saved checkpoints/{path.name} at step {runner.snapshot.step:,}.")
+            _save_to(runner, workspace, checkpoint_name(text), replace)
         except (ValueError, GanCoreError, OSError) as exc:
             st.error(str(exc))
     try:
@@ -72,46 +77,68 @@ def _save(runner: Controls, ready: bool) -> None:
         file_name = "checkpoint.pt"
     st.download_button("Download checkpoint", data=runner.checkpoint_bytes, file_name=file_name,
                        mime="application/octet-stream", on_click="ignore", disabled=not ready,
-                       key="download_ckpt", help="The same checkpoint as a file on your computer.")
+                       key="download_ckpt", help="The run's checkpoint as a file on your computer.")
 
 
-def _resume() -> None:
+def _save_to(runner: Controls, workspace: Workspace, name: str, replace: bool) -> None:
+    path = workspace.saves / name
+    if path.exists() and not replace:
+        raise ValueError(f"You already saved {name}: pick another name or tick 'Replace'.")
+    data = runner.checkpoint_bytes()
+    workspace.make_room(len(data), replacing=path)
+    path.write_bytes(data)
+    st.success(f"Saved {name} at step {runner.snapshot.step:,} in your workspace.")
+
+
+def _saved_files(workspace: Workspace) -> None:
+    for path in workspace.saved():
+        st.download_button(f"Download {path.name}", data=path.read_bytes(), file_name=path.name,
+                           mime="application/octet-stream", on_click="ignore", key=f"saved:{path.name}")
+
+
+def _resume_choices(workspace: Workspace) -> list[str]:
+    shipped = [f"{SHIPPED_PREFIX}{name}" for name in SHIPPED if (CHECKPOINTS / f"{name}.pt").is_file()]
+    return [*shipped, *(path.name for path in workspace.saved())]
+
+
+def _resume(workspace: Workspace) -> None:
     st.markdown("**Resume**")
-    files = sorted(p.name for p in CHECKPOINTS.glob("*.pt"))
-    chosen = st.selectbox("Checkpoint on the server", files, index=None, key="resume_file",
-                          placeholder="pick a file" if files else "no checkpoints saved yet",
-                          help="Checkpoints in checkpoints/: the shipped ones and those saved here.")
-    st.button("Resume from this file", key="resume_file_button", disabled=chosen is None,
+    choices = _resume_choices(workspace)
+    chosen = st.selectbox("Checkpoint", choices, index=None, key="resume_file",
+                          placeholder="pick a checkpoint",
+                          help="The models shipped with the app (read-only) and the ones you saved.")
+    st.button("Resume from this checkpoint", key="resume_file_button", disabled=chosen is None,
               on_click=_resume_from, args=("file",),
               help="Replaces the current run with the checkpoint's, exactly where it stopped.")
-    upload = st.file_uploader("…or upload a checkpoint", key="resume_upload",
-                              help="A .pt file saved by GAN Playground (it is never unpickled).")
+    upload = st.file_uploader("…or upload a checkpoint", key="resume_upload", max_upload_size=MAX_UPLOAD_MB,
+                              help=f"A .pt file saved by GAN Playground, at most {MAX_UPLOAD_MB} MB "
+                                   "(it is never unpickled).")
     st.button("Resume from the upload", key="resume_upload_button", disabled=upload is None,
               on_click=_resume_from, args=("upload",))
 
 
+def _checkpoint_file(choice: str, workspace: Workspace) -> Path:
+    """The file behind a resume choice: only ever a shipped model or one of the session's saves."""
+    if choice.startswith(SHIPPED_PREFIX):
+        name = choice.removeprefix(SHIPPED_PREFIX)
+        if name in SHIPPED:
+            return CHECKPOINTS / f"{name}.pt"
+    saves = {path.name: path for path in workspace.saved()}
+    if choice in saves:
+        return saves[choice]
+    raise ValueError(f"{choice} is no longer there.")
+
+
 def _resume_from(source: str) -> None:
-    if source == "file":
-        name = st.session_state["resume_file"]
-        data: Path | bytes = CHECKPOINTS / name
-    else:
-        upload = st.session_state["resume_upload"]
-        name, data = upload.name, upload.getvalue()
     try:
-        trainer = _load(data)
-    except GanCoreError as exc:
-        notify("error", str(exc), "checkpoint")
+        if source == "file":
+            name = st.session_state["resume_file"]
+            data = _checkpoint_file(name, session_workspace()).read_bytes()
+        else:
+            upload = st.session_state["resume_upload"]
+            name, data = upload.name, upload.getvalue()
+        _, step = resume_run(data)
+    except (GanCoreError, ValueError, OSError) as exc:
+        notify("error", f"Cannot resume {name}: {exc}", "checkpoint")
         return
-    resume_run(trainer)
-    notify("success", f"Resumed {name} at step {trainer.step_count:,}.", "checkpoint")
-
-
-def _load(data: Path | bytes) -> Trainer:
-    """The checkpoint's Trainer; one saved for a device this machine lacks (say a GPU) is moved
-    to the best device here."""
-    try:
-        return load_trainer(data)
-    except ConfigError as exc:
-        if exc.field != "device":
-            raise
-        return load_trainer(data, device="auto")
+    notify("success", f"Resumed {name} at step {step:,}.", "checkpoint")

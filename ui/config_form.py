@@ -25,10 +25,11 @@ from gan_core.errors import GanCoreError
 from gan_core.presets import PRESETS, describe, preset
 from gan_core.runner import Controls
 from gan_core.trainer import LIVE_FIELDS, resolve_device
+from ui.deployment import MB, UPLOADS_LABEL, deployment, folder_label
 from ui.notices import notify, show_notices
-from ui.runs import DEFAULT_PRESET, session_runner, start_run
-from ui.session import current_runner
-from ui.uploads import store_images
+from ui.runs import DEFAULT_PRESET, current_runner, placed, session_runner, start_run
+from ui.uploads import current_upload, store_images
+from ui.workspace import session_workspace
 
 # The trainer refuses to move a live run to another device, so the form treats device as structural.
 LIVE = LIVE_FIELDS - {"device"}
@@ -38,7 +39,6 @@ BASE = "form_base_config"         # the last valid config of the form: the widge
 GENERATION = "form_generation"    # part of every knob's widget key: a refilled form gets new widgets
 PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
-UPLOAD_DIR = "upload_dir"
 
 # Friendlier names for some choices; the others show as they are.
 OPTION_LABELS: dict[str, dict[str, str]] = {
@@ -58,7 +58,7 @@ class Knob:
     """One settings widget: which field, what kind of widget, and when it matters."""
 
     field: str
-    kind: str                       # choice | int | float | widths | bool | text
+    kind: str                       # choice | int | float | widths | bool | folder
     label: str
     section: str
     needs: tuple[str, tuple[str, ...]] | None = None   # (field, values) under which it is used
@@ -83,9 +83,13 @@ class Knob:
     def to_widget(self, value: Any) -> Any:
         if self.kind == "widths":
             return ", ".join(map(str, value))
+        if self.kind == "folder":     # the browser sees a folder's name, never its path
+            return _shown(self.field, value)
         return float(value) if self.kind == "float" else value
 
     def from_widget(self, config: TrainConfig, value: Any) -> Any:
+        if self.kind == "folder":
+            return _folder_options().get(value, "")
         return parse_value(config, self.field, value) if self.kind == "widths" else value
 
 
@@ -95,15 +99,18 @@ def knob_key(field: str) -> str:
 
 
 def _image_upload() -> None:
+    quota = deployment().session_quota_bytes // MB
     st.file_uploader("…or upload images", accept_multiple_files=True, key="image_upload",
-                     help="PNG, JPEG, ... files: they become the real data (stored in a temporary "
-                          "folder on the server). Files that are not images are skipped.")
+                     max_upload_size=quota,
+                     help=f"PNG, JPEG, ... files: they become the real data (kept in your private "
+                          f"workspace, up to {quota} MB, until you close the tab). Files that are "
+                          "not images are skipped.")
 
 
 MLP, DCGAN = ("arch", ("mlp",)), ("arch", ("dcgan",))
 KNOBS: tuple[Knob, ...] = (
     Knob("dataset", "choice", "Dataset", "Data"),
-    Knob("image_folder", "text", "Image folder", "Data", ("dataset", ("folder",)), extra=_image_upload),
+    Knob("image_folder", "folder", "Image folder", "Data", ("dataset", ("folder",)), extra=_image_upload),
     Knob("image_size", "int", "Image size (pixels)", "Data", ("dataset", IMAGE_DATASETS)),
     Knob("channels", "int", "Channels", "Data", ("dataset", IMAGE_DATASETS)),
     Knob("arch", "choice", "Architecture", "Model"),
@@ -216,7 +223,7 @@ def form_config(values: dict[str, Any]) -> TrainConfig:
 
 def _apply_form(runner: Controls, values: dict[str, Any]) -> tuple[Controls, ConfigError | None]:
     try:
-        config = form_config(values)
+        config = placed(form_config(values))   # the server's paths and budget, before anything is built
     except ConfigError as exc:
         return runner, exc
     st.session_state[BASE] = config   # the widgets' starting values follow what they say
@@ -238,7 +245,8 @@ def _apply_form(runner: Controls, values: dict[str, Any]) -> tuple[Controls, Con
 
 def _confirm_rebuild(runner: Controls, changes: dict[str, Any]) -> None:
     old = runner.config.to_dict()
-    listing = "; ".join(f"{name}: {old[name]} → {value}" for name, value in changes.items())
+    listing = "; ".join(f"{name}: {_shown(name, old[name])} → {_shown(name, value)}"
+                        for name, value in changes.items())
     with st.container(key="pending_rebuild"):
         st.warning(f"**Pending changes need a new model** ({listing}). Rebuilding discards the "
                    f"current run at step {runner.snapshot.step:,}: save a checkpoint first to keep it.")
@@ -247,6 +255,11 @@ def _confirm_rebuild(runner: Controls, changes: dict[str, Any]) -> None:
                      help="Start a new run with these settings (fresh weights).")
         discard.button("Discard changes", key="discard_changes", on_click=_discard,
                        help="Put the settings back to the running model's.")
+
+
+def _shown(field: str, value: Any) -> Any:
+    """A value as the page may show it: an image folder by its name, never its server path."""
+    return folder_label(value, current_upload(session_workspace())) if field == "image_folder" else value
 
 
 def _rebuild() -> None:
@@ -275,6 +288,9 @@ def _widget(knob: Knob, values: dict[str, Any]) -> None:
         st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
     elif knob.kind == "bool":
         st.checkbox(knob.label, value=value, **common)
+    elif knob.kind == "folder":
+        options = list(_folder_options())
+        st.selectbox(knob.label, options, index=options.index(value) if value in options else 0, **common)
     else:
         st.text_input(knob.label, value=value, **common)
     if knob.extra is not None and not disabled:
@@ -294,6 +310,13 @@ def _options(field: str, current: Any) -> list[str]:
     return options if current in options else [*options, current]
 
 
+def _folder_options() -> dict[str, str]:
+    """Image folders a student may pick, name -> path: the teacher's, and their own upload."""
+    upload = current_upload(session_workspace())
+    named = {name: str(path) for name, path in deployment().image_folders.items()}
+    return {"—": "", **named, **({UPLOADS_LABEL: str(upload)} if upload else {})}
+
+
 def _option_label(field: str, value: str) -> str:
     if field == "device" and value == "auto":
         device = resolve_device("auto")
@@ -306,7 +329,7 @@ def _take_images(files: list) -> None:
     values = form_values()
     try:
         folder, skipped = store_images([(f.name, f.getvalue()) for f in files], values["image_size"],
-                                       values["channels"], st.session_state.get(UPLOAD_DIR))
+                                       values["channels"], session_workspace())
         _fill_form(st.session_state[BASE].replace(dataset="folder", image_folder=str(folder)))
     except GanCoreError as exc:
         notify("error", str(exc), "settings")
@@ -315,4 +338,3 @@ def _take_images(files: list) -> None:
         notify("warning", f"Skipped {len(skipped)} file(s) that are not images: {', '.join(skipped[:5])}.",
                "settings")
     notify("success", f"Using {len(files) - len(skipped)} uploaded image(s) as the real data.", "settings")
-    st.session_state[UPLOAD_DIR] = str(folder)

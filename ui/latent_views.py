@@ -24,7 +24,8 @@ from gan_core.latent import (INTERPOLATIONS, LatentModel, frame_picture, frame_p
                              interpolate, latent_grid, nearest_neighbours, png,
                              principal_directions, random_walk, strip_png, typical_real_distance)
 from gan_core.ship import CHECKPOINTS, read_index
-from ui.session import current_runner
+from ui.deployment import LATENT_LIMIT_BYTES
+from ui.runs import checkpoint_overrides, current_runner
 
 MAX_UPLOAD_MB = 50
 DIRECT_DIMS = 6          # sliders over z[0] .. z[5]
@@ -55,27 +56,34 @@ class Picked:
 
 
 # ------------------------------------------------------------------------------ loading models
+def _load(source: str | bytes, overrides: dict[str, str]) -> LatentModel:
+    """G from a checkpoint, built in this (the web server's) process only after its config fits
+    the Latent page's small budget and its tensors fit that config.  ``overrides`` replace the
+    stored paths (they name this session's uploads, so they are part of every cache key)."""
+    return LatentModel.load(source, overrides=overrides, limit_bytes=LATENT_LIMIT_BYTES)
+
+
 @st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint ...")
-def _load_file(path: str, mtime: float) -> LatentModel:
-    return LatentModel.load(path)
+def _load_file(path: str, mtime: float, overrides: dict[str, str]) -> LatentModel:
+    return _load(path, overrides)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint ...")
-def _load_bytes(digest: str, _data: bytes) -> LatentModel:
-    return LatentModel.load(_data)
+def _load_bytes(digest: str, overrides: dict[str, str], _data: bytes) -> LatentModel:
+    return _load(_data, overrides)
 
 
-def model_from_upload(data: bytes) -> tuple[str, LatentModel]:
+def model_from_upload(data: bytes, overrides: dict[str, str]) -> tuple[str, LatentModel]:
     """(content hash, model) for an uploaded file; CheckpointError with one sentence when the file
     is too big, truncated, corrupt, foreign or not a checkpoint at all."""
     if len(data) > MAX_UPLOAD_MB * 2**20:
         raise CheckpointError(f"the uploaded file is {len(data) / 2**20:.0f} MB; the limit is "
                               f"{MAX_UPLOAD_MB} MB.")
     digest = hashlib.sha256(data).hexdigest()
-    return digest, _load_bytes(digest, data)
+    return digest, _load_bytes(digest, overrides, data)
 
 
-def upload_error(file_name: str, error: CheckpointError) -> str:
+def upload_error(file_name: str, error: GanCoreError) -> str:
     """The message shown for a refused upload: the file's name, then the engine's reason."""
     return f"Cannot open {file_name}: {str(error).removeprefix('the uploaded file: ')}"
 
@@ -90,7 +98,12 @@ def pick_model() -> Picked | None:
 
 
 def _pick_shipped() -> Picked | None:
-    entries = {e["name"]: e for e in read_index()}
+    try:
+        entries = {e["name"]: e for e in read_index()}
+    except GanCoreError as exc:
+        st.error(f"The list of shipped models cannot be read ({exc}). Upload a checkpoint, or "
+                 "explore this session's run, instead.")
+        return None
     if not entries:
         st.warning("No shipped checkpoints found: build them with `python -m gan_core.ship`.")
         return None
@@ -100,8 +113,8 @@ def _pick_shipped() -> Picked | None:
     path = CHECKPOINTS / entries[name]["file"]
     try:
         mtime = path.stat().st_mtime
-        model = _load_file(str(path), mtime)
-    except (OSError, CheckpointError) as exc:
+        model = _load_file(str(path), mtime, checkpoint_overrides())
+    except (OSError, GanCoreError) as exc:
         st.error(f"The shipped model {name} cannot be loaded: {exc}")
         return None
     return Picked(f"{path}:{mtime}", model, entries[name]["title"])
@@ -120,8 +133,8 @@ def _pick_run() -> Picked | None:
     if fresh or held is None or held[0] != id(runner):
         try:
             with st.spinner("Copying the weights from the training run ..."):
-                model = LatentModel.load(runner.checkpoint_bytes())
-        except (CheckpointError, TimeoutError, RuntimeError) as exc:
+                model = _load(runner.checkpoint_bytes(), checkpoint_overrides())
+        except (GanCoreError, TimeoutError, RuntimeError) as exc:
             st.error(f"Could not take the weights from the training run: {exc}")
             return None
         held = (id(runner), model)
@@ -140,8 +153,8 @@ def _pick_upload() -> Picked | None:
         st.info("Upload a checkpoint to explore its generator.")
         return None
     try:
-        digest, model = model_from_upload(file.getvalue())
-    except CheckpointError as exc:
+        digest, model = model_from_upload(file.getvalue(), checkpoint_overrides())
+    except GanCoreError as exc:
         st.error(upload_error(file.name, exc))
         return None
     return Picked(digest, model, file.name)
@@ -249,7 +262,7 @@ def _show_image(picked: Picked, z: torch.Tensor) -> None:
 
 def _neighbours(picked: Picked, sample: torch.Tensor) -> None:
     try:
-        train, labels, typical, note = _real_data(picked.key, picked.model)
+        train, labels, typical, note = _real_data(picked.model.config.to_json(), picked.model)
     except GanCoreError as exc:
         st.warning(f"The training data cannot be loaded, so there is nothing to compare with: {exc}")
         return
@@ -277,8 +290,9 @@ def _verdict(ratio: float) -> str:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the training data ...")
-def _real_data(key: str, _model: LatentModel):
-    """Training samples (CPU), labels, the typical real-to-real nearest distance, data note."""
+def _real_data(config_json: str, _model: LatentModel):
+    """Training samples (CPU), labels, the typical real-to-real nearest distance, data note.
+    Keyed by the whole config, which names the data (an upload folder is one session's own)."""
     data = load_dataset(_model.config, "cpu")
     return data.train, data.train_labels, typical_real_distance(data.train, data.held_out), data.note
 

@@ -1,28 +1,32 @@
-"""The session's run: made, replaced and resumed in one place.
+"""The session's run: made, replaced, resumed and un-parked in one place.
 
 Every run of the app is made by ``make_runner``, so how runs train (in a process of their own,
-with the refresh setting below) is decided once for all of them.
+with the refresh setting below) is decided once for all of them, and every config reaches it
+through ``ui.deployment.server_config`` (the server's paths, the run budget) first.
 """
 from __future__ import annotations
 
-from gan_core.checkpoint import trainer_bytes
-from gan_core.config import TrainConfig
+from gan_core.checkpoint import inspect_checkpoint
+from gan_core.config import ConfigError, TrainConfig
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess, start_forkserver
-from gan_core.trainer import Trainer
-from ui.session import run_holder
+from gan_core.runner import Controls
+from gan_core.trainer import resolve_device
+from ui.deployment import deployment, server_config
+from ui.session import run_holder, start_parking
+from ui.uploads import current_upload
+from ui.workspace import session_workspace
 
 # A 2D toy first: it trains fast on any CPU, and in its first minute it shows the whole game
 # (D's landscape, G's gradient arrows, points finding the modes), while digits need minutes.
 DEFAULT_PRESET = "toy-ring"
 READY = ("paused", "running", "queued", "diverged")   # statuses in which a run takes commands
 
-
 # The page refreshes twice a second; publishing snapshots more often would only cost training time.
 PUBLISH_SECONDS = 0.5
 
 # While the first page loads, not when its run starts.  Every run's process imports the server's
-# main script again (multiprocessing's rule): `streamlit`'s imports Streamlit, 0.46 s a run.
+# main script again (multiprocessing's rule): `streamlit`'s imports Streamlit.
 start_forkserver(also_preload=("streamlit.web.cli",))
 
 
@@ -31,22 +35,51 @@ def make_runner(config: TrainConfig, checkpoint: bytes | None = None) -> RunProc
     return RunProcess(config, checkpoint=checkpoint, refresh_seconds=PUBLISH_SECONDS)
 
 
-def session_runner() -> RunProcess:
-    """This browser session's Runner, started on the default preset at the first visit."""
-    holder = run_holder()
-    if holder.runner is None:
-        holder.replace(make_runner(preset(DEFAULT_PRESET)))
-    return holder.runner
+def placed(config: TrainConfig) -> TrainConfig:
+    """``config`` as this server runs it: its paths, within its budget (ConfigError otherwise)."""
+    return server_config(config, current_upload(session_workspace()))
 
 
-def start_run(config: TrainConfig) -> RunProcess:
-    """A fresh run of ``config``; the session's previous run stops and frees its model."""
-    run_holder().replace(make_runner(config))
+def current_runner() -> Controls | None:
+    """This session's run, if one was started (resumed first if it was parked)."""
+    start_parking()
+    return run_holder().current(make_runner)
+
+
+def session_runner() -> Controls:
+    """This browser session's run, started on the default preset at the first visit."""
+    runner = current_runner()
+    if runner is None:
+        runner = start_run(preset(DEFAULT_PRESET))
+    return runner
+
+
+def start_run(config: TrainConfig) -> Controls:
+    """A fresh run of ``config``; the session's previous run stops and frees its model.
+    Raises ConfigError when the config does not fit this server."""
+    run_holder().replace(make_runner(placed(config)))
     return run_holder().runner
 
 
-def resume_run(trainer: Trainer) -> RunProcess:
-    """Continue ``trainer`` (loaded from a checkpoint, which proved the file good) as the
-    session's run: its process gets the trainer's state."""
-    run_holder().replace(make_runner(trainer.config, trainer_bytes(trainer)))
-    return run_holder().runner
+def checkpoint_overrides() -> dict[str, str]:
+    """What replaces a checkpoint's stored paths: the server's data directory, and this session's
+    uploaded images (or its empty upload folder) for an image folder."""
+    workspace = session_workspace()
+    return {"data_dir": str(deployment().data_dir),
+            "image_folder": str(current_upload(workspace) or workspace.uploads)}
+
+
+def resume_run(data: bytes) -> tuple[Controls, int]:
+    """Continue the checkpoint ``data`` as the session's run; return it and its step.
+
+    The file is checked here (its config against the budget, its tensors against that config)
+    without building anything; the run's own process builds the model.  Raises GanCoreError."""
+    info = inspect_checkpoint(data, overrides=checkpoint_overrides(),
+                              limit_bytes=deployment().run_memory_bytes)
+    config = placed(info.config)
+    try:
+        resolve_device(config.device)
+    except ConfigError:      # saved on a device this server lacks (say a GPU): the best one here
+        config = config.replace(device="auto")
+    run_holder().replace(make_runner(config, data))
+    return run_holder().runner, info.step

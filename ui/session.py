@@ -1,32 +1,118 @@
-"""Per-browser-session state: the session's Runner lives in a session-scoped resource, so
-Streamlit stops it (and frees its model) when the browser tab goes away."""
+"""Per-browser-session state: the session's run lives in a session-scoped resource, so Streamlit
+stops it (and frees its model) when the browser tab goes away.
+
+A run nobody has looked at for a while (its student on another page, or away) is *parked*: its
+checkpoint goes to the session's workspace and its process ends, freeing the memory; the next
+look at it resumes it where it was, playing again if it was playing.
+"""
 from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
+from gan_core.config import TrainConfig
 from gan_core.runner import Controls
+from ui.deployment import deployment
+from ui.workspace import session_workspace
+
+log = logging.getLogger(__name__)
+PARK_CHECK_SECONDS = 5.0
+RunFactory = Callable[[TrainConfig, bytes], Controls]
+
+
+@dataclass(frozen=True)
+class Parked:
+    path: Path
+    config: TrainConfig
+    playing: bool
+    step: int
 
 
 class RunHolder:
-    """The session's current Runner; replacing it stops the old one."""
+    """The session's current run (or its parked checkpoint); replacing it stops the old one."""
 
-    def __init__(self) -> None:
+    def __init__(self, parked_path: Path) -> None:
         self.runner: Controls | None = None
+        self.parked: Parked | None = None
+        self.last_seen = time.monotonic()
+        self._parked_path = parked_path
+        self._lock = threading.RLock()
+        _HOLDERS.add(self)
 
     def replace(self, runner: Controls | None) -> None:
-        old, self.runner = self.runner, runner
+        with self._lock:
+            old, self.runner = self.runner, runner
+            self._forget_parked()
         if old is not None:
             old.stop()
 
     def release(self) -> None:
         self.replace(None)
 
+    def current(self, resume: RunFactory) -> Controls | None:
+        """The run, resumed first if it was parked; counts as a look at it."""
+        with self._lock:
+            self.last_seen = time.monotonic()
+            if self.parked is not None:
+                parked = self.parked
+                runner = resume(parked.config, parked.path.read_bytes())
+                if parked.playing:
+                    runner.play()
+                self._forget_parked()
+                self.runner = runner
+            return self.runner
+
+    def park_if_unwatched(self, after_seconds: float) -> bool:
+        """Park the run when nobody has looked at it for ``after_seconds``; True if it was parked."""
+        with self._lock:
+            runner = self.runner
+            if (runner is None or time.monotonic() - self.last_seen < after_seconds or not runner.alive
+                    or runner.snapshot.status in ("loading", "failed", "stopped")):
+                return False
+            playing = runner.snapshot.playing
+            runner.pause()     # frees its slot at once, and the step saved is the step shown
+            snap = runner.wait_for(lambda s: not s.playing)
+            self._parked_path.write_bytes(runner.checkpoint_bytes())
+            self.parked = Parked(self._parked_path, runner.config, playing, snap.step)
+            self.runner = None
+        runner.stop()
+        return True
+
+    def _forget_parked(self) -> None:
+        if self.parked is not None:
+            self.parked.path.unlink(missing_ok=True)
+            self.parked = None
+
+
+_HOLDERS: "weakref.WeakSet[RunHolder]" = weakref.WeakSet()
+
+
+def _park_unwatched() -> None:
+    """The server's parking attendant: every few seconds, park each run nobody watches."""
+    while True:
+        time.sleep(PARK_CHECK_SECONDS)
+        for holder in list(_HOLDERS):
+            try:
+                holder.park_if_unwatched(deployment().park_seconds)
+            except Exception:  # noqa: BLE001 - one session's trouble must not stop the others' parking
+                log.exception("parking a run failed")
+
+
+@st.cache_resource(show_spinner=False)
+def start_parking() -> threading.Thread:
+    """Once per server process."""
+    thread = threading.Thread(target=_park_unwatched, name="gan-parking", daemon=True)
+    thread.start()
+    return thread
+
 
 @st.cache_resource(scope="session", on_release=RunHolder.release, show_spinner=False)
 def run_holder() -> RunHolder:
-    return RunHolder()
-
-
-def current_runner() -> Controls | None:
-    """The Runner of this browser session's Train page, if one was started."""
-    return run_holder().runner
+    return RunHolder(session_workspace().parked)

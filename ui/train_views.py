@@ -21,8 +21,7 @@ from gan_core.render import image_grid, png_bytes
 from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Controls, Snapshot
 from ui import charts
 from ui.live_chart import live_chart, to_json
-from ui.runs import READY, start_run
-from ui.session import current_runner
+from ui.runs import READY, current_runner, start_run
 from ui.stat_tiles import Tile, stat_tiles
 from ui.toy_picture import toy_png
 

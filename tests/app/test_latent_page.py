@@ -16,6 +16,7 @@ from ui.latent_views import MAX_UPLOAD_MB, model_from_upload, upload_error
 ROOT = Path(__file__).resolve().parents[2]
 APPTEST_SESSION = "test session id"   # every AppTest runs in this one Streamlit session
 SHIPPED = {entry["name"]: entry for entry in read_index()}
+SERVER_PATHS = {"data_dir": str(ROOT / "data"), "image_folder": ""}   # what the page passes
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_upload_handler_refuses_bad_bytes_with_one_sentence():
              b"\0" * (MAX_UPLOAD_MB * 2**20 + 1): f"the limit is {MAX_UPLOAD_MB} MB"}
     for data, reason in cases.items():
         with pytest.raises(CheckpointError, match=reason) as caught:
-            model_from_upload(data)
+            model_from_upload(data, SERVER_PATHS)
         assert "Traceback" not in upload_error("x.pt", caught.value)
-    digest, model = model_from_upload(whole)
+    digest, model = model_from_upload(whole, SERVER_PATHS)
     assert len(digest) == 64 and model.kind == "image"

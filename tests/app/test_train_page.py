@@ -16,12 +16,14 @@ from streamlit.testing.v1 import AppTest
 from gan_core.presets import PRESETS
 from gan_core.runner import Runner
 from gan_core.visuals import ToyView
-from ui import charts, checkpoint_panel
+from ui import charts
 from ui.config_form import GENERATION, MIRRORS
 from ui.live_chart import to_json
 from ui.runs import DEFAULT_PRESET
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+CHECKPOINTS = ROOT / "checkpoints"
 LOADED = ("paused", "failed")
 APPTEST_SESSION = "test session id"   # every AppTest runs in this one Streamlit session
 
@@ -170,21 +172,25 @@ def test_discard_puts_the_settings_back(at):
     assert knob(at, "seed").value == 0 and not at.warning
 
 
-def test_checkpoint_save_resume_and_bad_uploads(at, tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoint_panel, "CHECKPOINTS", tmp_path)
+def session_folders(classroom) -> list[Path]:
+    return list(classroom.workspaces.glob("server-*/*"))
+
+
+def test_saves_go_to_the_sessions_workspace_and_resume_from_there(at, classroom):
     at.button(key="step").click().run()
     runner(at).wait_for(lambda s: s.step == 1)
     at.text_input(key="ckpt_name").set_value("../my run!").run()
     at.button(key="save_ckpt").click().run()
-    assert [p.name for p in tmp_path.iterdir()] == ["my-run.pt"], "the name is sanitised, the path kept"
-    assert any("Saved checkpoints/my-run.pt at step 1" in s.value for s in at.success)
+    [workspace] = session_folders(classroom)
+    assert [p.name for p in (workspace / "saves").iterdir()] == ["my-run.pt"], "the name is sanitised"
+    assert any("Saved my-run.pt at step 1" in s.value for s in at.success)
 
     at.button(key="save_ckpt").click().run()
-    assert "my-run.pt exists: pick another name or tick 'Replace'." in errors(at)
+    assert "You already saved my-run.pt: pick another name or tick 'Replace'." in errors(at)
 
     at.file_uploader(key="resume_upload").set_value(("notes.txt", b"not a checkpoint", "text/plain")).run()
     at.button(key="resume_upload_button").click().run()
-    assert "the uploaded file: not a checkpoint (not a PyTorch archive)." in errors(at)
+    assert any("Cannot resume notes.txt" in e and "not a checkpoint" in e for e in errors(at))
 
     at.button(key="reset").click().run()
     assert ready(at) and runner(at).snapshot.step == 0
@@ -192,6 +198,27 @@ def test_checkpoint_save_resume_and_bad_uploads(at, tmp_path, monkeypatch):
     at.button(key="resume_file_button").click().run()
     assert runner(at).wait_for(lambda s: s.status == "paused").step == 1
     assert any("Resumed my-run.pt at step 1" in s.value for s in at.success)
+
+    clear_session_resource_cache(APPTEST_SESSION)
+    assert not workspace.exists(), "the session's files go with the session"
+
+
+def test_a_save_cannot_replace_a_shipped_file(at, classroom):
+    shipped = {path: path.read_bytes() for path in CHECKPOINTS.glob("*.pt")}
+    for name in ("dcgan-small", "digit_classifier", "../checkpoints/toy-ring"):
+        at.text_input(key="ckpt_name").set_value(name).run()
+        at.checkbox(key="ckpt_replace").check().run()
+        at.button(key="save_ckpt").click().run()
+    assert {path: path.read_bytes() for path in CHECKPOINTS.glob("*.pt")} == shipped
+    assert not any("classifier" in name for name in at.selectbox(key="resume_file").options
+                   if name.startswith("shipped")), "the classifier is no model to resume"
+
+
+def test_an_oversized_config_is_refused_under_its_knob_before_anything_is_built(at):
+    run = runner(at)
+    knob(at, "g_hidden").set_value("16384, 16384, 16384, 16384, 16384, 16384").run()
+    assert any(e.startswith("g_hidden: this run needs") for e in errors(at))
+    assert runner(at) is run and run.alive, "the current run goes on"
 
 
 def test_folder_upload_refuses_non_images(at):

@@ -1,0 +1,22 @@
+"""App tests run with their own deployment settings: workspaces in a temp folder, an image folder
+the 'teacher' allows, and the other settings at their defaults."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ui import deployment
+
+
+@pytest.fixture(autouse=True)
+def classroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[deployment.Deployment]:
+    """This test's deployment: workspaces under tmp_path/workspaces, one allowed folder 'class'."""
+    allowed = tmp_path / "class-images"
+    allowed.mkdir()
+    monkeypatch.setenv("GAN_PLAYGROUND_WORKSPACES", str(tmp_path / "workspaces"))
+    monkeypatch.setenv("GAN_PLAYGROUND_IMAGE_FOLDERS", f"class={allowed}")
+    deployment.deployment.cache_clear()
+    yield deployment.deployment()
+    deployment.deployment.cache_clear()
