@@ -26,6 +26,7 @@ from gan_core.presets import PRESETS, describe, preset
 from gan_core.runner import Controls
 from gan_core.trainer import LIVE_FIELDS, resolve_device
 from ui.deployment import MB, UPLOADS_LABEL, deployment, folder_label
+from ui.links import HIDE, from_params, hidden, share_url, to_params
 from ui.notices import notify, show_notices
 from ui.runs import DEFAULT_PRESET, current_runner, placed, session_runner, start_run
 from ui.uploads import current_upload, store_images
@@ -38,6 +39,8 @@ BASE = "form_base_config"         # the last valid config of the form: the widge
                                   # values, and fields without a widget (steps, ...) come from it
 GENERATION = "form_generation"    # part of every knob's widget key: a refilled form gets new widgets
 PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
+HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's link hides
+LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
 
 # Friendlier names for some choices; the others show as they are.
@@ -153,7 +156,9 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 # ---------------------------------------------------------------------------------- the sidebar
 def settings_sidebar() -> Controls:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
+    _open_link()
     runner = session_runner()
+    hide = st.session_state[HIDDEN]
     with st.sidebar:
         _preset_picker()
         if st.session_state.get(MIRRORS) is not runner:
@@ -163,16 +168,50 @@ def settings_sidebar() -> Controls:
         values = form_values()
         runner, error = _apply_form(runner, values)
         show_notices("settings")
+        for problem in st.session_state.get(LINK_PROBLEMS, ()):
+            st.warning(f"Ignored from the link: {problem}")
         if error is not None and error.field not in {k.field for k in KNOBS}:
             st.error(str(error))
         for section, expanded in SECTIONS.items():
-            live = all(k.field in LIVE for k in KNOBS if k.section == section)
+            knobs = [k for k in KNOBS if k.section == section and k.field not in hide]
+            if section in hide or not knobs:
+                continue
+            live = all(k.field in LIVE for k in knobs)
             with st.expander(f"{section} · live" if live else section, expanded=expanded):
-                for knob in (k for k in KNOBS if k.section == section):
+                for knob in knobs:
                     _widget(knob, values)
                     if error is not None and error.field == knob.field:
                         st.error(str(error))
+        _share(runner, hide)
     return runner
+
+
+def _open_link() -> None:
+    """On a session's first page, start the set-up its link describes (if it has one)."""
+    if HIDDEN in st.session_state:
+        return
+    params = st.query_params.to_dict()
+    st.session_state[HIDDEN] = hidden(params)
+    if set(params) - {HIDE}:
+        name, config, problems = from_params(params, DEFAULT_PRESET)
+        st.session_state[PRESET_NAME] = name
+        try:
+            start_run(config)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            start_run(preset(name))
+        st.session_state[LINK_PROBLEMS] = problems
+
+
+def _share(runner: Controls, hide: tuple[str, ...]) -> None:
+    """Keep the page's URL on the set-up, and offer it to copy."""
+    params = to_params(st.session_state[PRESET_NAME], runner.config, hide)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    with st.popover("Share this set-up", icon=":material/share:", width="stretch"):
+        st.caption("This link opens the same preset and knobs (and, with the same seed on a CPU, "
+                   "the same run). Add `&hide=Model,Schedule` to hide sidebar sections or knobs.")
+        st.code(share_url(st.context.url, params), language=None)
 
 
 def _preset_picker() -> None:
@@ -197,6 +236,7 @@ def _take_new_inputs() -> None:
     name = st.session_state["preset"]
     if name != st.session_state[PRESET_NAME]:
         st.session_state[PRESET_NAME] = name
+        st.session_state[LINK_PROBLEMS] = ()   # the link's set-up is left behind
         _fill_form(preset(name, device=form_values()["device"]))
     files = st.session_state.get("image_upload") or []
     if files and [f.file_id for f in files] != st.session_state.get(UPLOADED):

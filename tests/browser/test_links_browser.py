@@ -1,0 +1,33 @@
+"""A set-up is a link: what one browser set up opens the same in a fresh browser."""
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from bench.live_page import choose_preset
+
+WAIT = 60_000
+
+
+def lr_d_input(page: Page):
+    return page.get_by_label("Learning rate D")
+
+
+def test_a_set_up_opens_the_same_from_its_link(page: Page, browser):
+    choose_preset(page, "seed-001-mlp")
+    lr_d = lr_d_input(page)
+    lr_d.fill("0.0005")
+    lr_d.press("Enter")
+    page.wait_for_url("**lr_d=0.0005**", timeout=WAIT)
+    assert "preset=seed-001-mlp" in page.url
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = fresh.new_page()
+        tab.goto(page.url)
+        expect(tab.get_by_test_id("stSelectbox").filter(has_text="Preset")).to_contain_text(
+            "seed-001-mlp", timeout=WAIT)
+        expect(lr_d_input(tab)).to_have_value("0.0005", timeout=WAIT)
+        tab.get_by_text("Share this set-up").click()
+        expect(tab.get_by_test_id("stCode")).to_contain_text("lr_d=0.0005", timeout=WAIT)
+    finally:
+        fresh.close()
