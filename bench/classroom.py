@@ -16,7 +16,8 @@ click on Play or Pause and every change of the status and step tiles.  So a slow
 Python thread for all the tabs) delays the clicks but never skews the figures.
 
 Reported per student and summarised (median, p90, max): first render, Play button ready,
-Play -> running or queued (and which came first), Play -> running, Pause -> paused; fairness:
+Play -> running or queued (and which came first), Play -> running (the first step the page
+counts after the click: the status tile alone is no proof), Pause -> paused; fairness:
 which runs advanced (step count grew) over the window's last minute (last S/2 s with --quick);
 server CPU (the streamlit process and all its descendants, the run processes among them, from
 /proc utime+stime, reaped children included) per student, and the streamlit process's own
@@ -32,6 +33,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -55,7 +57,7 @@ ACTION_LIMIT_S = 60.0    # one click (the driver waits for it, and every other s
 CLOSE_LIMIT_S = 30.0     # every run process must be gone this long after the tabs close
 POLL_S = 0.25            # pacing of the driver's loop (the figures come from the pages' clocks)
 PAUSER_EVERY = 3         # every third student pauses (the 2nd, 5th, ...)
-PAUSE_AT, RESUME_AT = 0.1, 0.3   # shares of the window: before the fairness span begins
+PAUSE_AT, RESUME_AT = 0.05, 0.2  # shares of the window: well before the fairness span begins
 FAIR_SPAN_S = 60.0
 QUEUED = ("queued", "waiting")   # a run over the server's cap waits for a turn
 ACK = ("running", *QUEUED)
@@ -155,6 +157,13 @@ def pss_mb(pids: list[int]) -> float:
     return total_kb / 1024
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (/proc/stat, less idle, iowait and steal):
+    on a shared machine, what the server and the browser did not use went to someone else."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4] - ticks[7]) / CLK_TCK
+
+
 def server_pid(url: str) -> int:
     """The ``streamlit run`` process serving ``url`` (a child of this one)."""
     port = url.rsplit(":", 1)[1]
@@ -192,12 +201,14 @@ class Reading:
     runs: int
     runs_pss_mb: float
     machine: tuple[int, int] | None
+    machine_busy: float
 
     @classmethod
     def take(cls, server: int) -> "Reading":
         tree, runs = server_tree(server), run_processes(server)
         return cls(time.time(), cpu_seconds(tree), cpu_seconds([server], reaped=False),
-                   cpu_seconds(browser_pids()), pss_mb(tree), len(runs), pss_mb(runs), cpu_counters())
+                   cpu_seconds(browser_pids()), pss_mb(tree), len(runs), pss_mb(runs), cpu_counters(),
+                   machine_busy_seconds())
 
 
 # ------------------------------------------------------------------------------------ the students
@@ -216,6 +227,7 @@ class Student:
 
     def enter(self, phase: str) -> None:
         self.phase, self.since = phase, time.monotonic()
+        progress(f"student {self.index + 1} ({self.preset}): {phase}")
 
     def state(self) -> dict | None:
         """What the recorder sees now; None before the tab opens, or while its page cannot be read
@@ -346,13 +358,26 @@ def _response(events: list, clicked: float | None, statuses: tuple[str, ...]) ->
     return (round((seen[0] - clicked) / 1000, 2), seen[2]) if seen else (None, None)
 
 
+def _training(events: list, clicked: float | None) -> float | None:
+    """Seconds from a click to the first step the page counts after it: the run really trains.
+    (The status tile alone is no proof: a run over the cap may say "running" until it finds no
+    free slot.)"""
+    if clicked is None:
+        return None
+    counted = _step_at(events, clicked)
+    seen = _after(events, clicked, lambda e: e[1] == "step" and e[2] > counted)
+    return round((seen[0] - clicked) / 1000, 2) if seen else None
+
+
 def _step_at(events: list, moment: float) -> int:
     steps = [e[2] for e in events if e[1] == "step" and e[0] <= moment]
     return steps[-1] if steps else 0
 
 
-def student_figures(student: Student, fair_from: float, window_end: float) -> dict:
-    """One student's timings (s) and fairness from their page's log (times in ms since epoch)."""
+def student_figures(student: Student, window: tuple[float, float, float]) -> dict:
+    """One student's timings (s) and fairness from their page's log (times in ms since epoch);
+    ``window``: its start, the fairness span's start and its end (s since epoch)."""
+    window_start, fair_from, window_end = window
     row: dict[str, Any] = {"student": student.index + 1, "preset": student.preset, "pauser": student.pauser,
                            "failure": student.failure}
     log = student.log
@@ -363,14 +388,19 @@ def student_figures(student: Student, fair_from: float, window_end: float) -> di
     first_play = plays[0] if plays else None
     row.update(first_render_s=since_nav(log["title"]), play_ready_s=since_nav(log["playReady"]))
     row["play_to_answer_s"], row["first_answer"] = _response(events, first_play, ACK)
-    row["play_to_running_s"] = _response(events, first_play, ("running",))[0]
+    row["play_to_running_s"] = _training(events, first_play)
     if pauses:
         row["pause_to_paused_s"] = _response(events, pauses[0], ("paused",))[0]
+        row["paused_at_window_s"] = round(pauses[0] / 1000 - window_start, 1)   # the schedule said PAUSE_AT
         replay = next((t for t in plays if t > pauses[0]), None)
         row["replay_to_answer_s"], row["replay_first_answer"] = _response(events, replay, ACK)
-        row["replay_to_running_s"] = _response(events, replay, ("running",))[0]
+        row["replay_to_running_s"] = _training(events, replay)
+        row["replayed_at_window_s"] = replay and round(replay / 1000 - window_start, 1)
     start, end = _step_at(events, fair_from * 1000), _step_at(events, window_end * 1000)
-    row.update(fair_steps=end - start, advanced=end > start, status_at_end=_status_at(events, window_end * 1000))
+    row.update(fair_steps=end - start, advanced=end > start, status_at_end=_status_at(events, window_end * 1000),
+               statuses=[[since_nav(e[0]), e[2]] for e in events if e[1] == "status"],
+               clicks=[[since_nav(e[0]), e[2]] for e in events if e[1] == "click"],
+               window_from_nav_s=[since_nav(fair_from * 1000), since_nav(window_end * 1000)])
     return row
 
 
@@ -391,10 +421,10 @@ def spread(values: list[float | None]) -> dict:
 TIMINGS = (("first_render_s", "first render (title shown), from navigation"),
            ("play_ready_s", "Play button enabled, from navigation"),
            ("play_to_answer_s", "Play → running or queued"),
-           ("play_to_running_s", "Play → running"),
+           ("play_to_running_s", "Play → running (first step counted)"),
            ("pause_to_paused_s", "Pause → paused"),
            ("replay_to_answer_s", "Play again → running or queued"),
-           ("replay_to_running_s", "Play again → running"))
+           ("replay_to_running_s", "Play again → running (first step counted)"))
 
 
 def costs(before: Reading, after: Reading, baseline_mb: float, students: int) -> dict:
@@ -407,11 +437,13 @@ def costs(before: Reading, after: Reading, baseline_mb: float, students: int) ->
             "streamlit_process_cores": round(cores("streamlit_cpu"), 3),
             "streamlit_share_of_server": round(cores("streamlit_cpu") / max(cores("server_cpu"), 1e-9), 3),
             "browser_cores": round(cores("browser_cpu"), 3),
+            "machine_busy_cores": round(cores("machine_busy"), 3),
             "server_pss_before_mb": round(baseline_mb),
             "server_pss_end_mb": round(after.pss_mb),
             "pss_per_session_mb": round((after.pss_mb - baseline_mb) / students, 1),
             "run_processes_end": after.runs, "run_processes_pss_mb": round(after.runs_pss_mb),
-            "machine_cpu_stolen": steal_share(before.machine, after.machine)}
+            "machine_cpu_stolen": steal_share(before.machine, after.machine),
+            "load_avg_at_end": os.getloadavg()}
 
 
 def machine() -> dict:
@@ -450,7 +482,7 @@ def run(students: int, seconds: float, presets: list[str], fair_span: float) -> 
             collect_logs(class_)
             closed_in, left = close_tabs(class_, server)
             progress(f"tabs closed; run processes left: {len(left)}")
-    rows = [student_figures(s, after.wall - fair_span, after.wall) for s in class_]
+    rows = [student_figures(s, (before.wall, after.wall - fair_span, after.wall)) for s in class_]
     return {"machine": facts, "students": students, "seconds": seconds, "fair_span_s": fair_span,
             "presets": presets, "summary": {key: spread([r.get(key) for r in rows]) for key, _ in TIMINGS},
             "advanced": sum(bool(r.get("advanced")) for r in rows),
@@ -478,14 +510,16 @@ def cost_lines(result: dict) -> str:
     c, n, close = result["costs"], result["students"], result["close"]
     stolen = "?" if c["machine_cpu_stolen"] is None else f"{100 * c['machine_cpu_stolen']:.0f} %"
     return "\n".join([
-        f"- runs that advanced in the window's last {result['fair_span_s']:.0f} s: **{result['advanced']} of {n}**"
+        f"- runs that advanced in the window's last {result['fair_span_s']:g} s: **{result['advanced']} of {n}**"
         f" (first answer to Play was 'queued' for {result['first_answer_queued']}; "
         f"failed students: {result['failed']})",
         f"- server CPU (streamlit + run processes) over {c['window_wall_s']} s: {c['server_cores']:.2f} cores, "
         f"**{c['server_cores_per_student']:.3f} cores per student**; the streamlit process alone "
         f"{c['streamlit_process_cores']:.2f} cores ({100 * c['streamlit_share_of_server']:.0f} % of the server's)",
         f"- Chromium (all {n} students' tabs, not server cost): {c['browser_cores']:.2f} cores; "
-        f"machine CPU stolen by the host meanwhile: {stolen}",
+        f"the whole machine was busy {c['machine_busy_cores']:.2f} cores of {os.cpu_count()} (the rest: other "
+        f"users, this driver); stolen by the host: {stolen}; load average at the window's end "
+        f"{' '.join(f'{v:.2f}' for v in c['load_avg_at_end'])}",
         f"- server memory (PSS): {c['server_pss_before_mb']} MB before anyone connected, "
         f"{c['server_pss_end_mb']} MB at the window's end: **{c['pss_per_session_mb']:.0f} MB per session** "
         f"(of which the {c['run_processes_end']} run processes: {c['run_processes_pss_mb']} MB)",
@@ -494,14 +528,19 @@ def cost_lines(result: dict) -> str:
         f"- **{close['left']} run processes still alive {CLOSE_LIMIT_S:.0f} s after the tabs closed**"])
 
 
+def _at(second: float | None) -> str:
+    return "–" if second is None else f"+{second:.0f} s"
+
+
 def student_table(result: dict) -> str:
-    lines = ["| # | preset | render | Play ready | Play → answer (which) | Play → running | Pause → paused "
-             "| Play again → answer (which) | steps in last span | status at end | failure |",
-             "|---:|---|---:|---:|---|---:|---:|---|---:|---|---|"]
+    lines = ["| # | preset | render | Play ready | Play → answer | Play → running | Pause → paused (pressed at, in the window) "
+             "| Play again → answer (pressed at) | steps in last span | status at end | failure |",
+             "|---:|---|---:|---:|---|---:|---|---|---:|---|---|"]
     for r in result["rows"]:
-        answer = lambda k, w: f"{_s(r.get(k))} ({r.get(w) or '–'})"   # noqa: E731
+        answer = lambda k, w: f"{_s(r.get(k))} {r.get(w) or '–'}"   # noqa: E731
         replay = answer("replay_to_answer_s", "replay_first_answer") if r["pauser"] else ""
-        paused = _s(r.get("pause_to_paused_s")) if r["pauser"] else ""
+        paused = f"{_s(r.get('pause_to_paused_s'))} (at {_at(r.get('paused_at_window_s'))})" if r["pauser"] else ""
+        replay += f" (at {_at(r.get('replayed_at_window_s'))})" if r["pauser"] else ""
         lines.append(f"| {r['student']} | {r['preset']} | {_s(r.get('first_render_s'))} | "
                      f"{_s(r.get('play_ready_s'))} | {answer('play_to_answer_s', 'first_answer')} | "
                      f"{_s(r.get('play_to_running_s'))} | {paused} | {replay} | {r.get('fair_steps', '–')} | "
@@ -529,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 15 s window, every figure")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
+    # A run in the background ignores Ctrl-C's signal: stopping it with SIGTERM must still close
+    # the server, its run processes and Chromium (the context managers' exits).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.students is None and not args.quick:
         parser.error("--students is required (or --quick)")
     students = args.students or QUICK_STUDENTS
