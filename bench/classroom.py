@@ -45,7 +45,7 @@ from typing import Any, Callable
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.app_server import launched_chromium, running_app
-from bench.live_page import _main_view, choose_preset, cpu_counters, press, steal_share
+from bench.live_page import _main_view, choose_preset, cpu_counters, steal_share
 from gan_core.presets import PRESETS
 from gan_core.runner import SLOTS
 
@@ -87,10 +87,12 @@ RECORDER = """(() => {
   }, true);
   new MutationObserver(check).observe(document, {subtree: true, childList: true, characterData: true,
                                                  attributes: true, attributeFilter: ['disabled']});
-  window.__classroom = {log, state: view => ({title: log.title !== null, play: enabled('play'),
+  const click = key => enabled(key) && (document.querySelector(`.st-key-${key} button`).click(), true);
+  window.__classroom = {log, click, state: view => ({title: log.title !== null, play: enabled('play'),
     pause: enabled('pause'), status, view: !!document.querySelector(view)})};
 })()"""
 STATE = "view => window.__classroom ? window.__classroom.state(view) : null"
+CLICK = "key => window.__classroom.click(key)"
 
 
 # ----------------------------------------------------------------------------- processes, from /proc
@@ -237,6 +239,13 @@ class Student:
         except PlaywrightError:
             return None
 
+    def press(self, key: str) -> bool:
+        """Click the run button ``key`` from inside the page, if it is enabled: one round trip.
+        Playwright's click waits for the page to draw stable frames first, which on a crowded
+        machine took ~10 s a click and threw the pausers' schedule (one driver for every tab) off
+        by most of the window."""
+        return self.page.evaluate(CLICK, key)
+
     def fail(self, why: str) -> None:
         self.failure, self.phase = why, "failed"
         progress(f"student {self.index + 1} ({self.preset}) failed: {why}")
@@ -263,8 +272,7 @@ def setup_step(student: Student, state: dict | None) -> None:
     if student.phase == "loading" and state and state["title"] and _ready(state):
         choose_preset(student.page, student.preset)
         student.enter("choosing")
-    elif student.phase == "choosing" and _ready(state) and state["view"]:
-        press(student.page, "play")
+    elif student.phase == "choosing" and _ready(state) and state["view"] and student.press("play"):
         student.enter("starting")
     elif student.phase == "starting" and state and state["status"] in ACK:
         student.enter("playing")
@@ -272,11 +280,9 @@ def setup_step(student: Student, state: dict | None) -> None:
 
 def window_step(student: Student, state: dict | None, elapsed: float, seconds: float) -> None:
     """A pauser pauses at PAUSE_AT of the window and plays again at RESUME_AT."""
-    if student.phase == "playing" and elapsed >= PAUSE_AT * seconds and state and state["pause"]:
-        press(student.page, "pause")
+    if student.phase == "playing" and elapsed >= PAUSE_AT * seconds and student.press("pause"):
         student.enter("pausing")
-    elif student.phase == "pausing" and elapsed >= RESUME_AT * seconds and _ready(state):
-        press(student.page, "play")
+    elif student.phase == "pausing" and elapsed >= RESUME_AT * seconds and _ready(state) and student.press("play"):
         student.enter("resuming")
     elif student.phase == "resuming" and state and state["status"] in ACK:
         student.enter("done")
@@ -533,8 +539,8 @@ def _at(second: float | None) -> str:
 
 
 def student_table(result: dict) -> str:
-    lines = ["| # | preset | render | Play ready | Play → answer | Play → running | Pause → paused (pressed at, in the window) "
-             "| Play again → answer (pressed at) | steps in last span | status at end | failure |",
+    lines = ["| # | preset | render | Play ready | Play → answer | Play → running "
+             "| Pause → paused (pressed at, in the window) | Play again → answer (pressed at) | steps in last span | status at end | failure |",
              "|---:|---|---:|---:|---|---:|---|---|---:|---|---|"]
     for r in result["rows"]:
         answer = lambda k, w: f"{_s(r.get(k))} {r.get(w) or '–'}"   # noqa: E731
