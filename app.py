@@ -8,5 +8,6 @@ if __name__ == "__main__":
     navigation = st.navigation([
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/latent.py", title="Latent explorer", icon=":material/explore:"),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     ])
     navigation.run()

@@ -186,6 +186,16 @@ def settings_sidebar() -> Controls:
     return runner
 
 
+def open_setup(preset_name: str, config: TrainConfig) -> None:
+    """Make ``config`` (``preset_name`` with some knobs changed) the session's run, as a lesson's
+    button does; raises ConfigError when it does not fit this server."""
+    start_run(config)
+    st.session_state.setdefault(HIDDEN, ())
+    st.session_state[PRESET_NAME] = preset_name
+    st.session_state[LINK_PROBLEMS] = ()
+    st.session_state.pop("preset", None)   # the picker starts again from PRESET_NAME
+
+
 def _open_link() -> None:
     """On a session's first page, start the set-up its link describes (if it has one)."""
     if HIDDEN in st.session_state:
