@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.caching import clear_session_resource_cache
 
 from ui import deployment
+
+APPTEST_SESSION = "test session id"   # every AppTest runs in this one Streamlit session
 
 
 @pytest.fixture(autouse=True)
@@ -19,4 +22,5 @@ def classroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[deplo
     monkeypatch.setenv("GAN_PLAYGROUND_IMAGE_FOLDERS", f"class={allowed}")
     deployment.deployment.cache_clear()
     yield deployment.deployment()
+    clear_session_resource_cache(APPTEST_SESSION)   # the session ends: its run stops, its files go
     deployment.deployment.cache_clear()

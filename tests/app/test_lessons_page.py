@@ -41,4 +41,3 @@ def test_one_click_opens_the_set_up_on_the_train_page():
     [wanted] = configs(item).values()
     assert run.config == wanted.replace(data_dir=run.config.data_dir)
     assert app.selectbox(key="preset").value == item.preset
-    run.stop()

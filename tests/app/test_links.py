@@ -50,7 +50,6 @@ def test_a_link_opens_its_set_up_with_chosen_controls_hidden():
     assert all(w.key != f"cfg{generation}_lr_g" for w in app.number_input), "lr_g is hidden"
     assert any(w.key == f"cfg{generation}_lr_d" for w in app.number_input), "lr_d is not"
     assert app.query_params["lr_d"] == "0.003" and app.query_params["hide"] == "Model,lr_g"
-    run.stop()
 
 
 def test_a_broken_link_still_opens_the_page_and_says_what_it_ignored():
@@ -61,4 +60,3 @@ def test_a_broken_link_still_opens_the_page_and_says_what_it_ignored():
     assert any("Ignored from the link: g_hidden: this run needs" in w for w in warnings)
     assert app.session_state[MIRRORS].config == app.session_state[MIRRORS].config.replace(**{
         **preset("toy-ring").to_dict(), "data_dir": app.session_state[MIRRORS].config.data_dir})
-    app.session_state[MIRRORS].stop()
