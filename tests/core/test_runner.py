@@ -20,7 +20,7 @@ from gan_core.checkpoint import read_checkpoint, trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
-from gan_core.runner import Controls, HistoryArrays, RunSlots, Runner
+from gan_core.runner import Commands, HistoryArrays, RunSlots, Runner
 from gan_core.trainer import METRICS
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
@@ -30,11 +30,11 @@ def pattern(**changes):
     return preset("seed-002-pattern", device="cpu", **changes)
 
 
-def starter(kind: str, runners: list[Controls]):
+def starter(kind: str, runners: list[Commands]):
     """A function that starts a run of ``kind`` ("thread" or "process") and, unless told not to,
     waits until it has loaded.  A trainer given to a process run goes as its checkpoint."""
 
-    def make(config=None, *, trainer=None, slots=None, loaded=True, **kwargs) -> Controls:
+    def make(config=None, *, trainer=None, slots=None, loaded=True, **kwargs) -> Commands:
         slots = slots or RunSlots(4)
         if kind == "process":
             runner = RunProcess(trainer.config if trainer else config, slots=slots,
@@ -51,7 +51,7 @@ def starter(kind: str, runners: list[Controls]):
 @pytest.fixture(params=["thread", "process"])
 def make_runner(request):
     """Start runs of both kinds that are stopped after the test, whatever happens."""
-    runners: list[Controls] = []
+    runners: list[Commands] = []
     yield starter(request.param, runners)
     for runner in runners:
         runner.stop()
@@ -60,7 +60,7 @@ def make_runner(request):
 @pytest.fixture
 def make_thread_runner():
     """For what only a Runner offers: its trainer in this process, its engine hooks."""
-    runners: list[Controls] = []
+    runners: list[Commands] = []
     yield starter("thread", runners)
     for runner in runners:
         runner.stop()
@@ -226,7 +226,7 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
     assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
 
 
-def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Controls]:
+def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Commands]:
     """Play a run for 60 steps, a publish every 10, with a measurement that takes ``cost`` s;
     the steps it measured at, and the (paused) run."""
     measured: list[int] = []
