@@ -7,7 +7,8 @@ processes by session for scheduling, the run takes turns with the server and the
 group rather than thread by thread.
 
 How: the child runs an ordinary Runner.  Every command goes down a pipe into the Runner's queue
-unchanged; every snapshot it publishes comes back up whole.  The server-wide cap on training runs
+unchanged; every snapshot it publishes comes back up, whole but for its history, which only grows
+and so comes as its new rows.  The server-wide cap on training runs
 stays in the parent: the child's requests for a slot go up the pipe, and the answers (and the
 slots' "yield" and "wake") come down it as commands, so a child that dies never keeps a slot.
 """
@@ -23,12 +24,14 @@ import threading
 from concurrent.futures import Future
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
+
+import numpy as np
 
 from .checkpoint import load_trainer
 from .config import TrainConfig
 from .errors import GanCoreError
-from .runner import EMPTY, SLOTS, Commands, Runner, Snapshot, Status
+from .runner import EMPTY, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Status
 from .turns import RunSlots, Tell
 
 CONTEXT = multiprocessing.get_context("forkserver")
@@ -58,6 +61,7 @@ class RunProcess(Commands):
         self._slots = slots
         self._questions: dict[int, Future] = {}
         self._ids = itertools.count()
+        self._history = HistoryArrays()
         self._gone = False                       # the child has closed its end of the pipe
         self._conn, theirs = CONTEXT.Pipe()
         self._send_lock = threading.Lock()
@@ -108,7 +112,8 @@ class RunProcess(Commands):
             while True:
                 name, *args = self._conn.recv()
                 if name == "snapshot":
-                    self.snapshot = args[0]
+                    snapshot, start, rows = args
+                    self.snapshot = replace(snapshot, history=self._history.extend(start, rows))
                 elif name == "acquire":
                     self.send(("place", self._slots.acquire(self, self.send)))
                 elif name == "release":
@@ -171,10 +176,10 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
         # The parent checked the file and decided the config (the server's paths, its device).
         trainer = load_trainer(checkpoint, overrides=config.to_dict()) if checkpoint is not None else None
     except GanCoreError as exc:
-        send(("snapshot", replace(EMPTY, status=Status.FAILED, message=str(exc), config=config, version=1)))
+        _publisher(send)(replace(EMPTY, status=Status.FAILED, message=str(exc), config=config, version=1))
         return
     runner = Runner(config, trainer=trainer, slots=_ParentSlots(send, slots_limit), refresh_seconds=refresh_seconds,
-                    on_publish=lambda snapshot: send(("snapshot", snapshot)))
+                    on_publish=_publisher(send))
     while True:
         try:
             command = conn.recv()
@@ -188,6 +193,21 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
         else:
             runner.send(command)
     runner.stop()
+
+
+def _publisher(send: Tell) -> Callable[[Snapshot], None]:
+    """Send each snapshot with only the history rows the parent lacks.  The Runner's history
+    columns are views of buffers that only grow (HistoryArrays): while they stay on the buffer
+    last sent, the rows beyond the last sent are all that is new."""
+    sent: dict[str, Any] = {"buffer": None, "rows": 0}
+
+    def publish(snapshot: Snapshot) -> None:
+        steps: np.ndarray = snapshot.history["step"]
+        start = sent["rows"] if steps.base is not None and steps.base is sent["buffer"] else 0
+        sent.update(buffer=steps.base, rows=len(steps))   # kept alive, so its id is never reused
+        send(("snapshot", replace(snapshot, history={}), start,
+              {column: values[start:] for column, values in snapshot.history.items()}))
+    return publish
 
 
 def _outcome(future: Future) -> tuple[BaseException | None, Any]:

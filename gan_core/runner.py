@@ -30,7 +30,7 @@ from . import metrics as quality
 from .checkpoint import trainer_bytes
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
-from .trainer import LIVE_FIELDS, METRICS, STEP_KINDS, History, Trainer
+from .trainer import LIVE_FIELDS, STEP_KINDS, History, Trainer
 from .turns import Place, RunSlots
 from .visuals import POINTS_SHOWN, ToyView, toy_view
 
@@ -102,11 +102,18 @@ class HistoryArrays:
         self._filled = 0
 
     def update(self, history: History) -> dict[str, np.ndarray]:
-        if self._source != (history, history.revision) or len(history) < self._filled:
-            self._source, self._buffers, self._filled = (history, history.revision), {}, 0
-        start, total = self._filled, len(history)
-        for column in History.COLUMNS:
-            new = np.asarray(getattr(history, column)[start:])
+        fresh = self._source != (history, history.revision) or len(history) < self._filled
+        self._source = (history, history.revision)
+        start = 0 if fresh else self._filled
+        return self.extend(start, {c: np.asarray(getattr(history, c)[start:]) for c in History.COLUMNS})
+
+    def extend(self, start: int, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The columns with ``rows`` put after the first ``start`` rows (0: start afresh); also
+        how another process follows the rows it is sent."""
+        if start == 0:
+            self._buffers, self._filled = {}, 0
+        total = start + len(rows["step"])
+        for column, new in rows.items():
             buffer = self._buffers.get(column)
             if buffer is None or len(buffer) < total or not np.can_cast(new.dtype, buffer.dtype):
                 grown = np.empty(max(2 * total, 1024), new.dtype if buffer is None else np.result_type(buffer, new))
@@ -233,6 +240,7 @@ class Runner(Commands):
         self._stop = threading.Event()
         self._refresh_seconds, self._steps_per_refresh = refresh_seconds, None
         self._status, self._message = Status.LOADING, ""
+        self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
         self._history = HistoryArrays()
         self._timeline: list[tuple[int, np.ndarray]] = []
@@ -275,14 +283,13 @@ class Runner(Commands):
         try:
             if self._trainer is None:
                 self._trainer = Trainer(self.config)
-            self._status = Status.PAUSED
-            self._publish()
+            self._status, self._changed = Status.PAUSED, True
             while not self._stop.is_set():
-                self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
-                if not self._status.playing and self._measured():
-                    self._publish()            # show a measurement that ended while the run waits
-                if self._status.playing and not self._stop.is_set() and self._take_slot():
+                if self._status.playing and self._take_slot():
                     self._run_chunk()
+                self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
+                if self._changed or (not self._status.playing and self._measured()):
+                    self._publish()    # once a tick: after the commands, so it shows what they did
         except GanCoreError as exc:
             self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - the thread must report, not die silently
@@ -311,7 +318,7 @@ class Runner(Commands):
         name, *args = command
         if name == "play":
             self._status, self._message = Status.RUNNING, ""
-            self._publish()
+            self._changed = True
         elif name == "pause":
             self._pause(Status.PAUSED)
         elif name == "step":
@@ -319,7 +326,7 @@ class Runner(Commands):
             self._guarded(lambda: self._single_step(*args))
         elif name == "set":
             self._guarded(lambda: self._trainer.apply_changes(**args[0]))
-            self._publish()
+            self._changed = True
         elif name == "speed":
             self._steps_per_refresh = args[0]
         elif name == "place":          # the slots' answer, when they are another process's
@@ -331,6 +338,8 @@ class Runner(Commands):
         # "wake" (turns.WAKE, or stop) only ends a wait for commands
 
     def _answer(self, what: str, args: tuple, future: Future) -> None:
+        if self._changed:
+            self._publish()    # so an answer finds every earlier command's effect shown
         try:
             if what == "save":
                 future.set_result(self._trainer.save(*args))
@@ -347,7 +356,7 @@ class Runner(Commands):
         {"step": self._trainer.step, "d": self._trainer.step_d, "g": self._trainer.step_g}[kind]()
         self._trainer.flush()
         self._elapsed += time.perf_counter() - started
-        self._publish()
+        self._changed = True
 
     def _run_chunk(self) -> None:
         trainer, started = self._trainer, time.perf_counter()
@@ -366,7 +375,7 @@ class Runner(Commands):
         self._elapsed += spent
         rate = (trainer.step_count - first) / max(spent, 1e-9)
         self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
-        self._publish()
+        self._changed = True
 
     def _guarded(self, action: Callable[[], Any]) -> bool:
         """Run one trainer action; a divergence or bad change pauses the run with its message."""
@@ -382,7 +391,7 @@ class Runner(Commands):
     def _pause(self, status: Status, message: str = "") -> None:
         self._status, self._message = status, message
         self._drop_slot()
-        self._publish()
+        self._changed = True
 
     # ------------------------------------------------------------------ turns
     def _take_slot(self) -> bool:
@@ -433,7 +442,7 @@ class Runner(Commands):
 
     # ------------------------------------------------------------------ snapshots
     def _publish(self) -> None:
-        trainer = self._trainer
+        trainer, self._changed = self._trainer, False
         if trainer is None:
             return
         c, h = trainer.config, trainer.history

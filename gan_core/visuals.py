@@ -14,9 +14,8 @@ import torch
 from . import losses
 
 FIELD_RESOLUTION = 48
-# Real and generated points drawn, each.  Every point is an SVG element that the browser redraws
-# twice a second while a model trains; 256 still put ~10 points on each mode of the 25-mode grid.
-# With the outlines dropped too (ui/charts.py), a toy chart's redraw fell from ~110 to ~60 ms.
+# Real and generated points drawn, each: every point is an element the browser redraws twice a
+# second while a model trains, and 256 still put about 10 points on each mode of the 25-mode grid.
 POINTS_SHOWN = 256
 
 

@@ -18,9 +18,9 @@ from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
 from gan_core.runner import RunSlots
+from gan_core.paths import ROOT
 
 WAIT = 60.0
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def pattern(**changes):

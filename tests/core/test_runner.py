@@ -138,10 +138,13 @@ def test_divergence_pauses_with_a_message_and_the_run_can_go_on(make_runner) -> 
     diverged = runner.wait_for(lambda s: s.status == "diverged", WAIT)
     assert "diverged at step 6" in diverged.message and "\n" not in diverged.message
     assert diverged.step == 5 and not diverged.playing
+    assert list(diverged.history["step"]) == [1, 2, 3, 4, 5], "the history shown is rolled back too"
     runner.set(loss="bce")
     runner.play()
     runner.wait_for(lambda s: s.status == "running" and s.step > 10, WAIT)
     runner.pause()
+    shown = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    assert list(shown.history["step"]) == list(range(1, shown.step + 1))
 
 
 def test_save_and_checkpoint_bytes(make_runner, tmp_path: Path) -> None:
