@@ -16,7 +16,6 @@ import os
 import queue
 import threading
 import time
-from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -32,22 +31,14 @@ from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .trainer import LIVE_FIELDS, STEP_KINDS, History, Trainer
 from .turns import Place, RunSlots
-from .visuals import POINTS_SHOWN, ToyView, toy_view
+from .visuals import LiveViews, ToyView
 
 log = logging.getLogger(__name__)
-
-GRID_SIZE = 36            # images in the live grid (from the trainer's fixed z)
-TIMELINE_LENGTH = 12      # grids kept for the timeline
-PATTERN_HISTORY = 400     # pattern outputs kept for the heatmap over time
 
 SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")),
                  float(os.environ.get("GAN_PLAYGROUND_TURN_SECONDS", "20")))
 
-# Live quality measurements come at least this many steps apart and take at most this share of
-# the training time: they run beside training on a copy of G, but still use a core.
-METRICS_EVERY = 500
-METRICS_SHARE = 0.02
-MEASURE_WAIT = 10.0       # seconds a stopping run waits for its measurement to end
+MEASURE_WAIT = 10.0       # seconds a stopping run waits for a quality measurement to end
 
 
 class Status(str, Enum):
@@ -230,7 +221,7 @@ class Runner(Commands):
     def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
-                 metrics_every: int = METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
+                 metrics_every: int = quality.METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
         self.config = trainer.config if trainer is not None else config.validate()
@@ -242,15 +233,8 @@ class Runner(Commands):
         self._status, self._message = Status.LOADING, ""
         self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
-        self._history = HistoryArrays()
-        self._timeline: list[tuple[int, np.ndarray]] = []
-        self._pattern_history: list[tuple[int, np.ndarray]] = []
-        self._real: np.ndarray | None = None
-        # Measured first at step 0, so the panel shows the untrained starting point at once.
-        self._live_metrics, self._metrics_every = live_metrics, metrics_every
-        self._metrics_step, self._metrics_due = -metrics_every, 0.0
-        self._metrics: dict[str, Any] = {}
-        self._measuring: Future | None = None          # (metrics, seconds) of the measurement under way
+        self._history, self._views = HistoryArrays(), LiveViews()
+        self._quality = quality.LiveQuality(live_metrics, metrics_every)
         self._on_publish = on_publish
         self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
         self._thread.start()
@@ -288,7 +272,7 @@ class Runner(Commands):
                 if self._status.playing and self._take_slot():
                     self._run_chunk()
                 self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
-                if self._changed or (not self._status.playing and self._measured()):
+                if self._changed or (not self._status.playing and self._quality.finished):
                     self._publish()    # once a tick: after the commands, so it shows what they did
         except GanCoreError as exc:
             self._fail(str(exc))
@@ -298,8 +282,7 @@ class Runner(Commands):
         finally:
             self._drop_slot()
             self._trainer = None              # frees the model and the data
-            if self._measuring is not None:   # a process that exits under a running torch op aborts
-                futures.wait([self._measuring], MEASURE_WAIT)
+            self._quality.wait(MEASURE_WAIT)   # a process that exits under a running torch op aborts
             if self._status is not Status.FAILED:
                 self._show(self.snapshot.restated(status=Status.STOPPED))
             self._refuse_questions()
@@ -445,84 +428,19 @@ class Runner(Commands):
         trainer, self._changed = self._trainer, False
         if trainer is None:
             return
-        c, h = trainer.config, trainer.history
-        samples = trainer.sample(z=trainer.fixed_z[:GRID_SIZE]).numpy()
-        self._remember(trainer.step_count, samples)
-        self._keep_metrics(trainer)
-        toy = None
-        if c.data_kind == "points":
-            toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
-                                                  torch.Generator(trainer.device).manual_seed(c.seed + 4)))
         self._show(Snapshot(
             version=self.snapshot.version + 1, status=self._status, message=self._message,
-            config=c, device=_device_name(trainer.device), step=trainer.step_count,
+            config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
             steps_per_second=self._rate if self._status is Status.RUNNING else 0.0, elapsed=self._elapsed,
-            history=self._history.update(h), evals=tuple(h.evals), samples=samples, real=self._real_batch(),
-            timeline=tuple(self._timeline), toy=toy, pattern_history=tuple(self._pattern_history),
-            metrics=self._metrics, data_note=trainer.data.note,
+            history=self._history.update(trainer.history), evals=tuple(trainer.history.evals),
+            metrics=self._quality.update(trainer, self._elapsed, wait=not self._status.playing),
+            data_note=trainer.data.note, **self._views.update(trainer),
         ))
 
     def _show(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot       # one reference swap: readers see the old or the new, whole
         if self._on_publish is not None:
             self._on_publish(snapshot)
-
-    # ------------------------------------------------------------------ live quality
-    def _keep_metrics(self, trainer: Trainer) -> None:
-        """Take a finished measurement, and start the next when it is due (waiting for it while
-        nothing trains, so this snapshot shows it)."""
-        self._take_metrics()
-        if (self._live_metrics is not None and self._measuring is None and self._elapsed >= self._metrics_due
-                and trainer.step_count - self._metrics_step >= self._metrics_every):
-            self._measure(trainer)
-            if not self._status.playing:
-                self._measuring.result()
-                self._take_metrics()
-
-    def _measure(self, trainer: Trainer) -> None:
-        """Measure G's quality as it is now on a thread of its own, so training goes on."""
-        self._metrics_step, frozen, measure = trainer.step_count, trainer.frozen(), self._live_metrics
-        done: Future = Future()
-
-        def run() -> None:   # a new thread takes the thread count this one set (training_threads)
-            started = time.perf_counter()
-            try:
-                metrics = measure(frozen)
-            except Exception as exc:  # noqa: BLE001 - a failed measurement must not stop the run
-                log.exception("quality measurement failed")
-                metrics = {"quality metrics": {"value": "n/a", "help": f"Measuring failed: {exc}"}}
-            done.set_result((metrics, time.perf_counter() - started))
-
-        self._measuring = done
-        threading.Thread(target=run, name="gan-metrics", daemon=True).start()
-
-    def _measured(self) -> bool:
-        return self._measuring is not None and self._measuring.done()
-
-    def _take_metrics(self) -> None:
-        """Keep a finished measurement; the next may start once its time share allows."""
-        if self._measured():
-            self._metrics, seconds = self._measuring.result()
-            self._measuring = None
-            self._metrics_due = self._elapsed + seconds / METRICS_SHARE
-
-    def _real_batch(self) -> np.ndarray:
-        if self._real is None:
-            self._real = self._trainer.data.held_out[:GRID_SIZE].float().cpu().numpy()
-        return self._real
-
-    def _remember(self, step: int, samples: np.ndarray) -> None:
-        """Keep a thinned timeline: when full, drop every other entry (log-like spacing)."""
-        if self._trainer.config.data_kind == "pattern":
-            if not self._pattern_history or self._pattern_history[-1][0] != step:
-                self._pattern_history.append((step, samples[0]))
-                if len(self._pattern_history) > PATTERN_HISTORY:
-                    self._pattern_history = self._pattern_history[::2]
-        if not self._timeline or step - self._timeline[-1][0] >= max(1, step // TIMELINE_LENGTH):
-            self._timeline.append((step, samples))
-            if len(self._timeline) > TIMELINE_LENGTH:
-                self._timeline = self._timeline[::2]   # odd length: keeps first and last
-
 
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":

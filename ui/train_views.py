@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from gan_core.render import image_grid, png_bytes
-from gan_core.runner import METRICS_EVERY, METRICS_SHARE, Commands, Snapshot, Status
+from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
+from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.live_chart import live_chart, to_json
 from ui.runs import current_runner, start_run

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-import gan_core.runner as runner_module
+import gan_core.metrics as quality
 from gan_core import Trainer
 from gan_core.checkpoint import read_checkpoint, trainer_bytes
 from gan_core.config import ConfigError
@@ -252,7 +252,7 @@ def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatc
     """Measured at a publish at least ``metrics_every`` steps after the last measurement began.
     The time share is lifted: even a free measurement can be preempted for a millisecond on a
     busy machine, which the share rule rightly pays back in training time."""
-    monkeypatch.setattr(runner_module, "METRICS_SHARE", 1e9)
+    monkeypatch.setattr(quality, "METRICS_SHARE", 1e9)
     measured, _ = measured_over_60_steps(make_thread_runner)
     # A publish (every 10 steps, and at the pause) finds the last measurement still running only
     # on a stalled machine: the next then waits for a later publish.
