@@ -8,10 +8,13 @@ per tab that watches a running run, for versions of the app side by side.
 Each ``--app NAME=DIR`` is a checkout of the app, started as ``streamlit run app.py`` (offline).
 For each preset, ``--tabs`` browser tabs open on every app and pick the preset.  Then, ``--rounds``
 times and in turn for each app: its tabs press Play, and after a warm-up the server's CPU time
-(utime + stime of the streamlit process in /proc: not its runs' processes, not the browser) is
-counted over ``--seconds``; then they press Pause.  Alternating the apps cancels the drift of a
-shared machine; each round's figure is divided by the first app's figure of the same round, and
-the medians of those ratios are reported.  Give the same checkout twice to see the noise.
+(utime + stime of the streamlit process in /proc: not its runs' processes, not the browser) and
+the tabs' messages to the server (each refresh is one) are counted over ``--seconds``; then they
+press Pause.  The figure is the server's CPU per refresh times the app's two refreshes a second:
+what a watching student costs when the browser keeps pace, which a busy machine's browser may not.
+Alternating the apps cancels the drift of a shared machine; each round's figure is divided by the
+first app's figure of the same round, and the medians of those ratios are reported.  Give the
+same checkout twice to see the noise.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from gan_core.presets import PRESETS
 
 WAIT_MS = 120_000
 WARM_UP_SECONDS = 3.0
+REFRESHES_PER_SECOND = 2      # the Train page's pace while its run moves
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -39,12 +43,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def open_tabs(browser, url: str, preset: str, tabs: int) -> list:
+class Messages:
+    """Counts the messages the tabs send the server (a refresh asks for one rerun)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def watch(self, page) -> None:
+        page.on("websocket", lambda socket: socket.on("framesent", self._one))
+
+    def _one(self, _payload) -> None:
+        self.count += 1
+
+
+def open_tabs(browser, url: str, preset: str, tabs: int, messages: Messages) -> list:
     """``tabs`` sessions of the app, each with ``preset`` loaded and paused."""
     from playwright.sync_api import expect
     pages = []
     for _ in range(tabs):
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        messages.watch(page)
         page.set_default_timeout(WAIT_MS)
         page.goto(url)
         expect(page.locator(".st-key-stats")).to_contain_text("paused", timeout=WAIT_MS)
@@ -64,33 +82,39 @@ def set_playing(pages: list, playing: bool) -> None:
                                                               timeout=WAIT_MS)
 
 
-def watched_cost(pid: int, pages: list, seconds: float) -> float:
-    """Server CPU seconds per second per tab while ``pages`` watch their runs train."""
+def watched_cost(pid: int, pages: list, messages: Messages, seconds: float) -> tuple[float, float]:
+    """Server CPU seconds per second per tab while ``pages`` watch their runs train, at the
+    app's pace, and the refreshes a second each tab got."""
     set_playing(pages, True)
-    time.sleep(WARM_UP_SECONDS)
-    cpu, wall = cpu_seconds(pid), time.monotonic()
-    time.sleep(seconds)       # the measuring window itself
-    cost = (cpu_seconds(pid) - cpu) / (time.monotonic() - wall) / len(pages)
+    pages[0].wait_for_timeout(WARM_UP_SECONDS * 1000)
+    cpu, sent, wall = cpu_seconds(pid), messages.count, time.monotonic()
+    pages[0].wait_for_timeout(seconds * 1000)   # the measuring window (it also delivers the counts)
+    refreshes = max(1, messages.count - sent)
+    cost = (cpu_seconds(pid) - cpu) / refreshes * REFRESHES_PER_SECOND
     set_playing(pages, False)
-    return cost
+    return cost, refreshes / (time.monotonic() - wall) / len(pages)
 
 
 def measure_preset(browser, servers: dict[str, tuple[str, int]], preset: str, tabs: int, seconds: float,
                    rounds: int) -> dict:
     """Every app's cost per round for ``preset``, and each app's median ratio to the first."""
-    tabs_of = {name: open_tabs(browser, url, preset, tabs) for name, (url, _) in servers.items()}
+    messages = {name: Messages() for name in servers}
+    tabs_of = {name: open_tabs(browser, url, preset, tabs, messages[name]) for name, (url, _) in servers.items()}
     costs: dict[str, list[float]] = {name: [] for name in servers}
+    paces: dict[str, list[float]] = {name: [] for name in servers}
     for round_ in range(rounds):
         order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
         for name in order:
-            costs[name].append(watched_cost(servers[name][1], tabs_of[name], seconds))
-            print(f"{preset}, {name}, round {round_ + 1}: {1000 * costs[name][-1]:.0f} ms/s per tab",
-                  file=sys.stderr, flush=True)
+            cost, pace = watched_cost(servers[name][1], tabs_of[name], messages[name], seconds)
+            costs[name].append(cost)
+            paces[name].append(round(pace, 2))
+            print(f"{preset}, {name}, round {round_ + 1}: {1000 * cost:.1f} ms/s per tab "
+                  f"({pace:.2f} refreshes/s each)", file=sys.stderr, flush=True)
     for pages in tabs_of.values():
         for page in pages:
             page.context.close()
     first = next(iter(servers))
-    return {"preset": preset, "cpu_per_tab": costs,
+    return {"preset": preset, "cpu_per_tab": costs, "refreshes_per_s": paces,
             "ratio_to_first": {name: statistics.median(c / f for c, f in zip(costs[name], costs[first]))
                                for name in servers}}
 
@@ -116,7 +140,7 @@ def table(results: list[dict]) -> str:
              + " | " + " | ".join(f"{n} / {names[0]}" for n in names[1:]) + " |",
              "|---|" + "---:|" * (2 * len(names) - 1)]
     for r in results:
-        cells = [f"{1000 * statistics.median(c):.0f} ms/s ({' / '.join(f'{1000 * v:.0f}' for v in c)})"
+        cells = [f"{1000 * statistics.median(c):.1f} ms/s ({' / '.join(f'{1000 * v:.1f}' for v in c)})"
                  for c in r["cpu_per_tab"].values()]
         ratios = [f"{r['ratio_to_first'][n]:.2f}" for n in names[1:]]
         lines.append(f"| {r['preset']} | " + " | ".join(cells + ratios) + " |")

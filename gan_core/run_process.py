@@ -80,11 +80,11 @@ class RunProcess(Commands):
             except OSError:
                 pass
 
-    def ask(self, what: str, *args: Any) -> Future:
+    def ask(self, what: str) -> Future:
         future: Future = Future()
         ident = next(self._ids)
         self._questions[ident] = future
-        self.send(("ask", ident, what, args))
+        self.send(("ask", ident, what))
         if self._gone:
             self._refuse_questions()   # the child is gone: refuse now, not after a timeout
         return future
@@ -188,8 +188,8 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
         if command[0] == "stop":
             break
         if command[0] == "ask":
-            _, ident, what, args = command
-            runner.ask(what, *args).add_done_callback(lambda f, ident=ident: send(("answer", ident, *_outcome(f))))
+            _, ident, what = command
+            runner.ask(what).add_done_callback(lambda f, ident=ident: send(("answer", ident, *_outcome(f))))
         else:
             runner.send(command)
     runner.stop()

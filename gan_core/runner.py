@@ -19,7 +19,6 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -187,10 +186,6 @@ class Commands:
         """Steps between two refreshes of the views; None publishes by time."""
         self.send(("speed", steps_per_refresh))
 
-    def save(self, path: str | Path, timeout: float = 60.0) -> Path:
-        """Write a checkpoint between two steps and return its path."""
-        return self.ask("save", path).result(timeout)
-
     def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
         return self.ask("bytes").result(timeout)
 
@@ -210,7 +205,7 @@ class Commands:
     def send(self, command: tuple) -> None:
         raise NotImplementedError
 
-    def ask(self, what: str, *args: Any) -> Future:
+    def ask(self, what: str) -> Future:
         raise NotImplementedError
 
 
@@ -242,10 +237,10 @@ class Runner(Commands):
     def send(self, command: tuple) -> None:
         self._commands.put(command)
 
-    def ask(self, what: str, *args: Any) -> Future:
-        """A question the thread answers between steps: 'save' (a path), 'bytes' or 'csv'."""
+    def ask(self, what: str) -> Future:
+        """A question the thread answers between steps: 'bytes' (a checkpoint) or 'csv'."""
         future: Future = Future()
-        self.send(("ask", what, args, future))
+        self.send(("ask", what, future))
         if not self._thread.is_alive():
             self._refuse_questions()   # nobody will read the queue: refuse now, not after a timeout
         return future
@@ -320,13 +315,11 @@ class Runner(Commands):
             self._answer(*args)
         # "wake" (turns.WAKE, or stop) only ends a wait for commands
 
-    def _answer(self, what: str, args: tuple, future: Future) -> None:
+    def _answer(self, what: str, future: Future) -> None:
         if self._changed:
             self._publish()    # so an answer finds every earlier command's effect shown
         try:
-            if what == "save":
-                future.set_result(self._trainer.save(*args))
-            elif what == "bytes":
+            if what == "bytes":
                 future.set_result(trainer_bytes(self._trainer))
             else:
                 self._trainer.flush()
@@ -421,7 +414,7 @@ class Runner(Commands):
             except queue.Empty:
                 return
             if command[0] == "ask":
-                command[3].set_exception(RuntimeError("the run has stopped"))
+                command[2].set_exception(RuntimeError("the run has stopped"))
 
     # ------------------------------------------------------------------ snapshots
     def _publish(self) -> None:

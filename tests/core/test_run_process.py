@@ -65,7 +65,7 @@ def test_a_killed_child_fails_the_run_frees_its_slot_and_refuses_questions(tmp_p
         assert "ended unexpectedly" in failed.message and failed.step > 0
         assert slots.busy == 0 and not runner.alive
         with pytest.raises(RuntimeError, match="stopped"):
-            runner.save(tmp_path / "late.pt", timeout=5)
+            runner.checkpoint_bytes(timeout=5)
     finally:
         runner.stop()
 

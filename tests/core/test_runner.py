@@ -16,7 +16,7 @@ import torch
 
 import gan_core.metrics as quality
 from gan_core import Trainer
-from gan_core.checkpoint import read_checkpoint, trainer_bytes
+from gan_core.checkpoint import trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
@@ -147,16 +147,14 @@ def test_divergence_pauses_with_a_message_and_the_run_can_go_on(make_runner) -> 
     assert list(shown.history["step"]) == list(range(1, shown.step + 1))
 
 
-def test_save_and_checkpoint_bytes(make_runner, tmp_path: Path) -> None:
+def test_checkpoint_bytes_and_history_csv(make_runner, tmp_path: Path) -> None:
     runner = make_runner(pattern())
     for i in range(3):
         runner.step()
     runner.wait_for(lambda s: s.step == 3, WAIT)
-    path = runner.save(tmp_path / "run.pt")
-    assert path == tmp_path / "run.pt"
-    resumed = Trainer.load(path)
+    (tmp_path / "run.pt").write_bytes(runner.checkpoint_bytes())
+    resumed = Trainer.load(tmp_path / "run.pt")
     assert resumed.step_count == 3 and resumed.history.step == [1, 2, 3]
-    assert read_checkpoint(runner.checkpoint_bytes())["step"] == 3
     assert runner.history_csv().splitlines()[0].startswith("step,kind,loss_d")
 
 
@@ -168,8 +166,7 @@ def test_stop_ends_the_run(make_runner, tmp_path: Path) -> None:
     assert not runner.alive
     assert runner.snapshot.status == "stopped"
     with pytest.raises(RuntimeError, match="stopped"):
-        runner.save(tmp_path / "late.pt", timeout=5)   # answered at once, not after a timeout
-    assert not (tmp_path / "late.pt").exists()
+        runner.checkpoint_bytes(timeout=5)   # answered at once, not after a timeout
 
 
 def test_run_slots_queue_a_second_run_until_the_first_pauses(make_runner) -> None:
