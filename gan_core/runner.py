@@ -193,7 +193,7 @@ class Commands:
         return self.ask("csv").result(timeout)
 
     def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
-        """Poll the snapshot until ``predicate`` holds (for scripts and tests)."""
+        """Poll the snapshot until ``predicate`` holds (a page waiting for a click's effect, a test)."""
         deadline = time.monotonic() + timeout
         while not predicate(self.snapshot):
             if time.monotonic() > deadline:
@@ -262,7 +262,8 @@ class Runner(Commands):
         try:
             if self._trainer is None:
                 self._trainer = Trainer(self.config)
-            self._status, self._changed = Status.PAUSED, True
+            self._status = Status.PAUSED
+            self._publish()
             while not self._stop.is_set():
                 if self._status.playing and self._take_slot():
                     self._run_chunk()
@@ -337,14 +338,14 @@ class Runner(Commands):
     def _run_chunk(self) -> None:
         trainer, started = self._trainer, time.perf_counter()
         first, target = trainer.step_count, self._steps_per_refresh
-        while self._guarded(trainer.step):
+        while True:
+            if not self._guarded(trainer.step):
+                return
             done = trainer.step_count - first
             if (target and done >= target) or (not target and time.perf_counter() - started >= self._refresh_seconds):
                 break
             if not self._commands.empty() or self._stop.is_set():
                 break
-        else:
-            return
         if not self._guarded(trainer.flush):
             return
         spent = time.perf_counter() - started

@@ -3,10 +3,6 @@ written.  Timings are not asserted."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-
-import pytest
 
 from bench import app_server, live_page, watch_cost
 
@@ -32,43 +28,3 @@ def test_quick_watch_cost_benchmark_measures_the_server(browser, app_url) -> Non
     assert cost > 0 and row["ratio_to_first"] == {"app": 1.0}
     assert "| toy-ring | " in watch_cost.table([row])
 
-
-# Run in a child process: Playwright's sync API allows one instance per process, and the
-# session's browser fixture may hold it.  The child prints the cores of every process below it.
-PINNED_CHILD = """
-import json, os
-from pathlib import Path
-from bench.app_server import launched_chromium
-
-def descendants(pid):
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                pass   # the process ended while we looked
-    found, frontier = [], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
-
-before = sorted(os.sched_getaffinity(0))
-with launched_chromium(core=0):
-    below = [(Path(f"/proc/{pid}/comm").read_text().strip(), sorted(os.sched_getaffinity(pid)))
-             for pid in descendants(os.getpid())]
-    print(json.dumps({"below": below, "caller": [before, sorted(os.sched_getaffinity(0))]}))
-"""
-
-
-def test_browser_core_confines_every_chromium_process_and_frees_the_caller() -> None:
-    if app_server.chromium_path() is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    done = subprocess.run([sys.executable, "-c", PINNED_CHILD], cwd=app_server.ROOT, capture_output=True,
-                          text=True, timeout=120, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert any("chrom" in name for name, _ in seen["below"]), seen
-    assert all(cores == [0] for _, cores in seen["below"]), seen
-    before, after = seen["caller"]
-    assert before == after
