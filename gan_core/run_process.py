@@ -8,9 +8,10 @@ group rather than thread by thread.
 
 How: the child runs an ordinary Runner.  Every command goes down a pipe into the Runner's queue
 unchanged; every snapshot it publishes comes back up, whole but for its history, which only grows
-and so comes as its new rows.  The server-wide cap on training runs
-stays in the parent: the child's requests for a slot go up the pipe, and the answers (and the
-slots' "yield" and "wake") come down it as commands, so a child that dies never keeps a slot.
+and so comes as its new rows (the one part of a snapshot whose size has no bound).  The cap on
+training runs stays in the parent: the child's requests for a slot go up the pipe, and the
+answers (and the slots' "yield" and "wake") come down it as commands, so a child that dies never
+keeps a slot.
 """
 from __future__ import annotations
 
