@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -116,8 +117,14 @@ def measure_preset(browser, servers: dict[str, tuple[str, int]], preset: str, ta
             page.context.close()
     first = next(iter(servers))
     return {"preset": preset, "cpu_per_tab": costs, "cpu_per_tab_as_counted": counted, "refreshes_per_s": paces,
-            "ratio_to_first": {name: statistics.median(c / f for c, f in zip(costs[name], costs[first]))
-                               for name in servers}}
+            "ratio_to_first": {name: median_ratio(costs[name], costs[first]) for name in servers}}
+
+
+def median_ratio(costs: list[float], firsts: list[float]) -> float:
+    """The median over rounds of ``costs`` / ``firsts``; NaN when no round of the first app used a
+    clock tick (a window too short to measure)."""
+    ratios = [cost / first for cost, first in zip(costs, firsts) if first > 0]
+    return statistics.median(ratios) if ratios else math.nan
 
 
 def run(apps: dict[str, Path], presets: list[str], tabs: int, seconds: float, rounds: int,
