@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-ROOT = Path(__file__).resolve().parents[1]
+from gan_core.paths import ROOT
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 START_SECONDS = 60
@@ -63,16 +64,18 @@ def launched_chromium(core: int | None = None) -> Iterator:
 
 
 @contextmanager
-def running_app(log_path: Path) -> Iterator[str]:
-    """Start the app offline, poll its health endpoint until it answers, yield its URL, stop it."""
+def running_app(log_path: Path, root: Path = ROOT) -> Iterator[str]:
+    """Start the app in ``root`` offline, poll its health endpoint until it answers, yield its
+    URL, stop it."""
     port = free_port()
-    env = {**os.environ, "GAN_PLAYGROUND_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "GAN_PLAYGROUND_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "PYTHONPATH": str(root)}
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_healthy(server, url, log_path)
@@ -97,3 +100,16 @@ def _wait_until_healthy(server: subprocess.Popen, url: str, log_path: Path) -> N
         if server.poll() is not None or time.monotonic() > deadline:
             raise AppDidNotStart(f"streamlit did not start; see {log_path}")
         time.sleep(0.2)
+
+
+def server_pid(url: str) -> int:
+    """The streamlit process serving ``url`` (found by its port in /proc)."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(args) and port.encode() in args:
+            return int(proc.name)
+    raise LookupError(f"no streamlit process on port {port}")

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gan_core.latent import LatentModel, frame_png  # noqa: E402
-from gan_core.ship import CHECKPOINTS, read_index  # noqa: E402
+from gan_core.paths import CHECKPOINTS  # noqa: E402
+from gan_core.ship import read_index  # noqa: E402
 
 # The shipped digit models (MLP and DCGAN): the ones whose sliders must feel instant.
 DEFAULT = [CHECKPOINTS / e["file"] for e in read_index() if e["config"]["dataset"] == "mnist-offline"]

@@ -42,13 +42,14 @@ CLI_RATE = re.compile(r"\(([\d.]+) steps/s over")
 
 
 # ------------------------------------------------------------------ the Train page, as a user drives it
-def stat(page, key: str):
-    """The value of one of the page's stat tiles (status, step, rate, ...)."""
-    return page.locator(f".st-key-stats [data-stat='{key}'] .stat-value")
+def stat(page, label: str):
+    """The value of one of the run's figures (Status, Step, Steps/s, ...)."""
+    labelled = page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    return page.locator(".st-key-stats [data-testid='stMetric']").filter(has=labelled).get_by_test_id("stMetricValue")
 
 
 def step_count(page) -> int:
-    return int(stat(page, "step").inner_text().replace(",", ""))
+    return int(stat(page, "Step").inner_text().replace(",", ""))
 
 
 def press(page, key: str) -> None:
@@ -77,10 +78,10 @@ def _main_view(name: str) -> str:
 def start_playing(page, name: str) -> float:
     """Pick ``name``, press Play; the seconds from the click to the first chart update."""
     from playwright.sync_api import expect
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT_MS)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT_MS)
     choose_preset(page, name)
     page.locator(_main_view(name)).first.wait_for(timeout=WAIT_MS)
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT_MS)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT_MS)
     before = charted_step(page)
     pressed = time.perf_counter()
     press(page, "play")
@@ -99,7 +100,7 @@ def page_window(page, seconds: float) -> tuple[float, int]:
 def set_playing(page, playing: bool) -> None:
     from playwright.sync_api import expect
     press(page, "play" if playing else "pause")
-    expect(stat(page, "status")).to_have_text("running" if playing else "paused", timeout=WAIT_MS)
+    expect(stat(page, "Status")).to_have_text("running" if playing else "paused", timeout=WAIT_MS)
 
 
 # ---------------------------------------------------------------------------------- the machine itself

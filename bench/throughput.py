@@ -28,8 +28,8 @@ Each (device, preset) runs in its own subprocess, so its peak memory is its own.
   credited the same useful work, so the two GFLOP/s compare like the steps/s.  Both are also given
   as a fraction of the best plain fp32 matmul (1024^2 and 2048^2) measured in the same process.
 - **Live page.**  steps/s of a ``gan_core.runner.Runner`` with no reader and with a thread that,
-  every 0.5 s like the app, reads ``runner.snapshot`` and touches it as the page does (history to
-  lists, samples to a PNG picture, the toy view's arrays to lists), alternately; "page cost" is
+  every 0.5 s like the app, reads ``runner.snapshot`` and touches every part of it (each history
+  column, the samples as a PNG picture, the toy view's arrays), alternately; "page cost" is
   1 - with_page / alone, and "publish cost" is 1 - alone / bare Trainer, the bare Trainer timed
   again at the runner's thread count (``gan_core.runner.training_threads``: the server keeps a core).
 - **Slider latency.**  ``bench.latency_latent.measure_slider_latency`` (new z -> G -> PNG, as the
@@ -215,7 +215,7 @@ class PageReader:
 
 
 def touch(snapshot: Snapshot) -> None:
-    """What a page render does with a snapshot: charts get lists, pictures get PNG bytes."""
+    """A stand-in for a page render: read every part of the snapshot, encode the samples as PNG."""
     for column in snapshot.history.values():
         column.tolist()
     if snapshot.samples is not None and snapshot.config is not None:

@@ -7,26 +7,24 @@ the latency benchmark share one implementation:
 - ``principal_directions``: directions in z that move G's output along its main modes of variation;
 - ``nearest_neighbours``: the real samples closest to a generated one (does G copy?);
 - ``latent_grid``: lines of a z grid, to draw how G folds the noise plane (2D toys);
-- ``frame_png`` / ``strip_png`` / ``gif_bytes``: the pictures the page shows and exports.
+- ``frame_png``: z -> G -> the picture a slider shows (``render`` draws every picture).
 """
 from __future__ import annotations
 
-import io
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 
 from .checkpoint import load_generator
 from .config import TrainConfig
 from .data import DataError
-from .noise import sample_noise
-from .render import image_grid, samples_picture
+from .noise import from_gaussian, noise_range, noise_spread, sample_noise
+from .render import frame_picture, png_bytes
 
 # Below this sine of their angle two latent vectors count as (anti)parallel: slerp falls back to lerp.
 PARALLEL_SINE = 1e-3
@@ -81,9 +79,7 @@ class LatentModel:
         return noise_range(self.config.noise, self.config.noise_constant)
 
     def z_spread(self) -> float:
-        """Standard deviation of one z entry (constant noise: 1, so sliders still move)."""
-        return {"normal": 1.0, "uniform_pm1": 1 / math.sqrt(3),
-                "uniform01": 1 / math.sqrt(12)}.get(self.config.noise, 1.0)
+        return noise_spread(self.config.noise)
 
 
 @contextmanager
@@ -101,13 +97,6 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def noise_range(kind: str, constant: float = 0.5) -> tuple[float, float]:
-    """The interval holding (almost) every z entry of ``kind`` noise: +-3 sigma for the normal,
-    the support for the uniforms, and constant +- 1 for a G that only ever saw one value."""
-    return {"normal": (-3.0, 3.0), "uniform_pm1": (-1.0, 1.0), "uniform01": (0.0, 1.0)}.get(
-        kind, (constant - 1.0, constant + 1.0))
 
 
 # ---------------------------------------------------------------------------------- paths
@@ -169,17 +158,7 @@ def random_walk(config: TrainConfig, frames: int, seed: int, step: float = 0.3) 
     walk = [steps[0]]
     for e in steps[1:]:
         walk.append(keep * walk[-1] + step * e)
-    return to_noise(torch.stack(walk), config)
-
-
-def to_noise(gaussian: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """Map N(0, 1) entries onto the config's noise distribution, entry by entry."""
-    if config.noise == "normal":
-        return gaussian
-    if config.noise == "constant":
-        return torch.full_like(gaussian, config.noise_constant)
-    uniform = 0.5 * (1 + torch.erf(gaussian / math.sqrt(2)))
-    return uniform if config.noise == "uniform01" else uniform * 2 - 1
+    return from_gaussian(torch.stack(walk), config.noise, config.noise_constant)
 
 
 # ---------------------------------------------------------------------------------- directions
@@ -261,46 +240,7 @@ def latent_grid(low: float = -3.0, high: float = 3.0, lines: int = 13, points: i
 
 
 # ---------------------------------------------------------------------------------- pictures
-def enlarge(picture: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour upscaling, so small digits stay crisp instead of blurring in a browser."""
-    return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
-
-
-def png(picture: np.ndarray, compress: int = 1) -> bytes:
-    """PNG bytes; low zlib effort because these pictures are made per slider move."""
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG", compress_level=compress)
-    return buffer.getvalue()
-
-
-def frame_picture(samples: torch.Tensor, kind: str, scale: int = 8, per_row: int = 16) -> np.ndarray:
-    """Samples as one picture: image tiles, ``per_row`` to a row, or a pattern's grey cells."""
-    if kind == "image":
-        padding = 2 if len(samples) > 1 else 0
-        return enlarge(image_grid(samples, nrow=min(len(samples), per_row), padding=padding), scale)
-    return samples_picture(samples, kind)
-
-
 @one_thread()
 def frame_png(model: LatentModel, z: torch.Tensor, scale: int = 8) -> bytes:
     """z -> G -> PNG bytes: the whole server-side path from a slider value to a new picture."""
-    return png(frame_picture(model.generate(z), model.kind, scale))
-
-
-def strip_png(samples: torch.Tensor, kind: str, scale: int = 3) -> bytes:
-    """The frames of a path as one PNG, 16 to a row (the interpolation / walk export)."""
-    return png(frame_picture(samples, kind, scale), compress=6)
-
-
-def gif_bytes(samples: torch.Tensor, kind: str, scale: int = 6, frame_ms: int = 80,
-              bounce: bool = False) -> bytes:
-    """An animated, looping GIF of the frames (played forwards then backwards if ``bounce``)."""
-    from PIL import Image
-    pictures = [Image.fromarray(frame_picture(s[None], kind, scale)) for s in samples]
-    if bounce:
-        pictures += pictures[-2:0:-1]
-    buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=frame_ms, loop=0)
-    return buffer.getvalue()
+    return png_bytes(frame_picture(model.generate(z), model.kind, scale), compress_level=1)

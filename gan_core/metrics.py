@@ -16,7 +16,12 @@ Two families, each computed the way the literature does so the numbers sit besid
 """
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+import time
+from concurrent import futures
+from concurrent.futures import Future
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -26,6 +31,12 @@ from .config import ConfigError
 from .data import mode_centers
 from .errors import CheckpointError
 
+log = logging.getLogger(__name__)
+
+# Live measurements come at least this many steps apart and take at most this share of the
+# training time: they run beside training on a copy of G, but still use a core.
+METRICS_EVERY = 500
+METRICS_SHARE = 0.02
 TOY_SAMPLES = 2500          # PacGAN scores 2,500 generated samples
 DIGIT_SAMPLES = 1000        # live digit metrics: cheap enough to run every few hundred steps
 DIGIT_DATASETS = ("mnist", "mnist-offline")
@@ -177,3 +188,57 @@ def _digit_panel(m: dict[str, Any]) -> dict[str, Metric]:
         "samples scored": {"value": f"{m['generated']:,} generated vs {m['real']:,} held-out real",
                            "help": "Sample sizes of the digit metrics (FID depends on them)."},
     }
+
+
+class LiveQuality:
+    """Quality measured while a run trains: on a frozen copy of G, on a thread of its own so
+    training goes on, at least ``every`` steps apart and at most METRICS_SHARE of the training
+    time.  The first comes at step 0, so a panel shows the untrained starting point at once."""
+
+    def __init__(self, measure: Callable[[Any], dict[str, Any]] | None = None, every: int = METRICS_EVERY):
+        self._measure, self._every = measure, every
+        self._step, self._due = -every, 0.0          # last measured step; training seconds before the next
+        self._running: Future | None = None          # (metrics, seconds) of the measurement under way
+        self.latest: dict[str, Any] = {}
+
+    @property
+    def finished(self) -> bool:
+        """A measurement has ended that ``update`` has not taken yet."""
+        return self._running is not None and self._running.done()
+
+    def update(self, trainer: Any, elapsed: float, wait: bool) -> dict[str, Any]:
+        """The latest measurement, after starting one if it is due (and, if ``wait``, because
+        nothing trains meanwhile, waiting for it)."""
+        self._take(elapsed)
+        if (self._measure is not None and self._running is None and elapsed >= self._due
+                and trainer.step_count - self._step >= self._every):
+            self._start(trainer)
+            if wait:
+                futures.wait([self._running])
+                self._take(elapsed)
+        return self.latest
+
+    def wait(self, timeout: float) -> None:
+        if self._running is not None:
+            futures.wait([self._running], timeout)
+
+    def _start(self, trainer: Any) -> None:
+        self._step, frozen, measure, done = trainer.step_count, trainer.frozen(), self._measure, Future()
+
+        def run() -> None:   # a new thread takes the thread count of the thread that starts it
+            started = time.perf_counter()
+            try:
+                metrics = measure(frozen)
+            except Exception as exc:  # noqa: BLE001 - a failed measurement must not stop the run
+                log.exception("quality measurement failed")
+                metrics = {"quality metrics": {"value": "n/a", "help": f"Measuring failed: {exc}"}}
+            done.set_result((metrics, time.perf_counter() - started))
+
+        self._running = done
+        threading.Thread(target=run, name="gan-metrics", daemon=True).start()
+
+    def _take(self, elapsed: float) -> None:
+        if self.finished:
+            self.latest, seconds = self._running.result()
+            self._running = None
+            self._due = elapsed + seconds / METRICS_SHARE

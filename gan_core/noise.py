@@ -1,5 +1,8 @@
-"""Noise distributions for G's input z: one sampler, four shapes of randomness."""
+"""Noise distributions for G's input z: one sampler, four shapes of randomness, and what each
+shape means for a latent slider or a walk through z."""
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -21,3 +24,25 @@ def sample_noise(kind: str, n: int, dim: int, *, generator: torch.Generator,
     if kind == "uniform_pm1":
         return z.mul_(2).sub_(1)
     raise ValueError(f"unknown noise distribution {kind!r}")
+
+
+def noise_range(kind: str, constant: float = 0.5) -> tuple[float, float]:
+    """The interval holding (almost) every z entry of ``kind`` noise: +-3 sigma for the normal,
+    the support for the uniforms, and constant +- 1 for a G that only ever saw one value."""
+    return {"normal": (-3.0, 3.0), "uniform_pm1": (-1.0, 1.0), "uniform01": (0.0, 1.0)}.get(
+        kind, (constant - 1.0, constant + 1.0))
+
+
+def noise_spread(kind: str) -> float:
+    """Standard deviation of one z entry (constant noise: 1, so sliders still move)."""
+    return {"normal": 1.0, "uniform_pm1": 1 / math.sqrt(3), "uniform01": 1 / math.sqrt(12)}.get(kind, 1.0)
+
+
+def from_gaussian(gaussian: torch.Tensor, kind: str, constant: float = 0.5) -> torch.Tensor:
+    """Map N(0, 1) entries onto ``kind`` noise, entry by entry (a uniform through the normal CDF)."""
+    if kind == "normal":
+        return gaussian
+    if kind == "constant":
+        return torch.full_like(gaussian, constant)
+    uniform = 0.5 * (1 + torch.erf(gaussian / math.sqrt(2)))
+    return uniform if kind == "uniform01" else uniform * 2 - 1

@@ -1,13 +1,13 @@
-"""Runner: one Trainer on one background thread, driven by commands, read through Snapshots.
-(RunProcess in run_process.py puts a Runner in a child process, behind the same Controls.)
+"""Runner: one Trainer on a background thread, driven by commands, read through Snapshots.
 
-The page never touches the Trainer.  It sends commands (play, pause, step, change a knob, save),
-which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an immutable
-picture of the run that the thread replaces with a single reference swap after every chunk of
-steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can drive it.
+The page never touches the Trainer.  It sends commands (play, pause, step, change a knob, ask for
+a file), which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an
+immutable picture of the run that the thread replaces with one reference swap after every chunk
+of steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can
+drive it; ``run_process.RunProcess`` runs this same Runner in a child process.
 
 A process-wide ``RunSlots`` (turns.py) caps how many runs train at once; a run over the cap waits
-in the "queued" state instead of slowing everyone down, and runs take turns while others wait.
+as ``queued``, and runs take turns while others wait.
 """
 from __future__ import annotations
 
@@ -16,82 +16,93 @@ import os
 import queue
 import threading
 import time
-from abc import ABC, abstractmethod
-from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from enum import Enum
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from .config import ConfigError, TrainConfig
-from .errors import DivergenceError, GanCoreError
 from . import metrics as quality
 from .checkpoint import trainer_bytes
-from .trainer import LIVE_FIELDS, METRICS, History, Trainer
+from .config import ConfigError, TrainConfig
+from .errors import DivergenceError, GanCoreError
+from .trainer import LIVE_FIELDS, STEP_KINDS, History, Trainer
 from .turns import Place, RunSlots
-from .visuals import POINTS_SHOWN, ToyView, toy_view
+from .visuals import LiveViews, ToyView
 
 log = logging.getLogger(__name__)
-
-GRID_SIZE = 36            # images in the live grid (from the trainer's fixed z)
-TIMELINE_LENGTH = 12      # grids kept for the timeline
-PATTERN_HISTORY = 400     # pattern outputs kept for the heatmap over time
-
 
 SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")),
                  float(os.environ.get("GAN_PLAYGROUND_TURN_SECONDS", "20")))
 
+MEASURE_WAIT = 10.0       # seconds a stopping run waits for a quality measurement to end
 
-# Live quality measurements come at least this many steps apart, and take at most this share of
-# the time: one takes 0.1-0.9 s of a CPU core.  They run on a thread of their own, on a copy of G,
-# so training goes on meanwhile; the share still keeps them from crowding the core that a small
-# machine's web server and browser use (or, on one core, training itself).
-METRICS_EVERY = 500
-METRICS_SHARE = 0.02
-MEASURE_WAIT = 10.0       # seconds a stopping run waits for its measurement to end
+
+class Status(str, Enum):
+    """Where a run is; a plain string too, so it compares and prints as its value."""
+
+    LOADING = "loading"
+    PAUSED = "paused"
+    RUNNING = "running"
+    QUEUED = "queued"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def playing(self) -> bool:
+        """Meant to train: training, or waiting for a slot to."""
+        return self in (Status.RUNNING, Status.QUEUED)
+
+    @property
+    def moving(self) -> bool:
+        """Changing by itself, so worth refreshing often."""
+        return self.playing or self is Status.LOADING
+
+    @property
+    def ready(self) -> bool:
+        """Takes commands."""
+        return self in (Status.PAUSED, Status.RUNNING, Status.QUEUED, Status.DIVERGED)
+
+    @property
+    def ended(self) -> bool:
+        return self in (Status.FAILED, Status.STOPPED)
 
 
 def training_threads(slots: RunSlots) -> int:
-    """CPU threads for one run's training thread (the one place this is decided): one core stays
-    free for the web server, and the runs that may train at once share the others.  Oversubscribed
-    OpenMP threads wait for each other at every op: on a busy 2-core machine 2 threads trained
-    ~20x slower than 1 (bench/throughput.py)."""
+    """CPU threads for one run's training thread: one core stays free for the web server, and the
+    runs that may train at once share the others (oversubscribed OpenMP threads wait for each
+    other at every op)."""
     return max(1, ((os.cpu_count() or 1) - 1) // slots.limit)
 
 
 class HistoryArrays:
-    """numpy views of a History's columns for snapshots.  Rows are copied once into buffers that
-    only grow, and each snapshot gets views of the rows filled so far: a publish costs the new rows
-    only (converting whole lists cost ~80 ms at 100k steps, taken from training twice a second),
-    and a view handed out never changes, because later rows land beyond its end.  A rollback
+    """numpy views of a History's columns: rows are copied once into buffers that only grow, so a
+    publish pays for its new rows only, and a view handed out never changes.  A rollback
     (History.revision) or another History starts new buffers."""
 
     def __init__(self) -> None:
-        self._source: tuple[History | None, int] = (None, 0)    # the history copied, its revision
+        self._source: tuple[History | None, int] = (None, 0)
         self._buffers: dict[str, np.ndarray] = {}
         self._filled = 0
 
     def update(self, history: History) -> dict[str, np.ndarray]:
-        copied, revision = self._source
-        fresh = copied is not history or revision != history.revision or len(history) < self._filled
-        if fresh:
-            self._source = (history, history.revision)
+        fresh = self._source != (history, history.revision) or len(history) < self._filled
+        self._source = (history, history.revision)
         start = 0 if fresh else self._filled
         return self.extend(start, {c: np.asarray(getattr(history, c)[start:]) for c in History.COLUMNS})
 
     def extend(self, start: int, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The columns with ``rows`` added after the first ``start`` rows (0: start afresh).
-        Also how a reader in another process follows the rows it is sent."""
+        """The columns with ``rows`` put after the first ``start`` rows (0: start afresh); also
+        how another process follows the rows it is sent."""
         if start == 0:
             self._buffers, self._filled = {}, 0
-        if start != self._filled:
-            raise ValueError(f"rows from {start} do not follow the {self._filled} held")
         total = start + len(rows["step"])
-        if total == start:       # nothing new (its empty columns may not even have the right dtype)
-            return {c: buffer[:total] for c, buffer in self._buffers.items()} if self._buffers else rows
         for column, new in rows.items():
             buffer = self._buffers.get(column)
             if buffer is None or len(buffer) < total or not np.can_cast(new.dtype, buffer.dtype):
@@ -101,7 +112,7 @@ class HistoryArrays:
                 self._buffers[column] = buffer = grown
             buffer[start:total] = new
         self._filled = total
-        return {c: buffer[:total] for c, buffer in self._buffers.items()}
+        return {column: buffer[:total] for column, buffer in self._buffers.items()}
 
 
 @dataclass(frozen=True)
@@ -109,7 +120,7 @@ class Snapshot:
     """Everything a view shows about a run at one moment.  Never mutated after publishing."""
 
     version: int
-    status: str                       # loading | paused | running | queued | diverged | failed | stopped
+    status: Status
     message: str                      # one human sentence about the status, or ""
     config: TrainConfig | None
     device: str
@@ -136,32 +147,32 @@ class Snapshot:
 
     @property
     def playing(self) -> bool:
-        return self.status in ("running", "queued")
+        return self.status.playing
 
 
-EMPTY = Snapshot(0, "loading", "Preparing data and models ...", None, "", 0, 0.0, 0.0,
-                 {c: np.array([]) for c in ("step", *METRICS, "time")})
+EMPTY = Snapshot(0, Status.LOADING, "Preparing data and models ...", None, "", 0, 0.0, 0.0,
+                 {c: np.array([]) for c in History.COLUMNS})
 
 
-class Controls(ABC):
-    """What a front end does with a run, wherever it trains: send commands, ask for files, read
-    snapshots.  Runner trains on a thread of this process, RunProcess (run_process.py) in a child
-    process; both take the same commands and publish the same Snapshots."""
+class Commands:
+    """What a front end does with a run, wherever it trains: each call becomes one command of the
+    vocabulary that ``Runner._apply`` dispatches.  A subclass says how a command travels
+    (``send``) and how a question comes back (``ask``)."""
 
     config: TrainConfig
     snapshot: Snapshot
 
     def play(self) -> None:
-        self._send(("play",))
+        self.send(("play",))
 
     def pause(self) -> None:
-        self._send(("pause",))
+        self.send(("pause",))
 
     def step(self, kind: str = "step") -> None:
         """One iteration ('step'), one D update ('d') or one G update ('g'); pauses first."""
-        if kind not in ("step", "d", "g"):
+        if kind not in STEP_KINDS:
             raise ValueError(f"unknown step kind {kind!r}")
-        self._send(("step", kind))
+        self.send(("step", kind))
 
     def set(self, **changes: Any) -> None:
         """Change live knobs.  Raises ConfigError at once for an invalid or structural change."""
@@ -169,21 +180,20 @@ class Controls(ABC):
         if structural:
             raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
         self.config = self.config.replace(**changes)   # validates now, in the caller's thread
-        self._send(("set", changes))
+        self.send(("set", changes))
 
-    def save(self, path: str | Path, timeout: float = 60.0) -> Path:
-        """Write a checkpoint from the training thread (between steps) and return its path."""
-        return self.ask("save", path).result(timeout)
+    def set_speed(self, steps_per_refresh: int | None) -> None:
+        """Steps between two refreshes of the views; None publishes by time."""
+        self.send(("speed", steps_per_refresh))
 
     def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
-        """The checkpoint as bytes (for a download button)."""
         return self.ask("bytes").result(timeout)
 
     def history_csv(self, timeout: float = 30.0) -> str:
         return self.ask("csv").result(timeout)
 
     def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
-        """Poll the snapshot until ``predicate`` holds (for scripts and tests)."""
+        """Poll the snapshot until ``predicate`` holds (a page waiting for a click's effect, a test)."""
         deadline = time.monotonic() + timeout
         while not predicate(self.snapshot):
             if time.monotonic() > deadline:
@@ -192,78 +202,53 @@ class Controls(ABC):
             time.sleep(0.01)
         return self.snapshot
 
-    @abstractmethod
-    def set_speed(self, steps_per_refresh: int | None) -> None:
-        """Steps between two refreshes of the views; None lets the runner refresh by time."""
+    def send(self, command: tuple) -> None:
+        raise NotImplementedError
 
-    @abstractmethod
-    def ask(self, what: str, *args: Any) -> Future:
-        """A question the training thread answers between steps: 'save' (a path), 'bytes' or 'csv'."""
-
-    @abstractmethod
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop training and free the model (called when the browser session ends)."""
-
-    @property
-    @abstractmethod
-    def alive(self) -> bool:
-        """Whether the run can still train (False once stopped or failed for good)."""
-
-    @abstractmethod
-    def _send(self, command: tuple) -> None:
-        """Hand one command to the training thread, in order."""
+    def ask(self, what: str) -> Future:
+        raise NotImplementedError
 
 
-class Runner(Controls):
-    """Drive one Trainer from a background thread.  All public methods are safe to call from any
-    thread and return at once (``save`` waits for the thread to write the file).  ``on_publish``,
-    if given, gets every snapshot as it is published, on the training thread."""
+class Runner(Commands):
+    """Drive one Trainer from a background thread.  Every method is safe from any thread and
+    returns at once.  ``on_publish``, if given, gets every snapshot on the training thread."""
 
     def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
-                 metrics_every: int = METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
+                 metrics_every: int = quality.METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
         self.config = trainer.config if trainer is not None else config.validate()
-        self._trainer = trainer
-        self._slots, self._holding_slot = slots, False
-        self._commands: queue.Queue = queue.Queue()
-        self._playing = False
-        self._stop = threading.Event()
-        self.refresh_seconds = refresh_seconds
-        self.steps_per_refresh: int | None = None     # None: publish by time (refresh_seconds)
-        # Measured first at step 0, so the panel shows the untrained starting point at once.
-        self._live_metrics, self._metrics_every = live_metrics, metrics_every
-        self._metrics_step = -metrics_every
-        self._metrics_due = 0.0                       # training time (s) before the next may start
-        self._metrics: dict[str, Any] = {}
-        self._measuring: Future | None = None          # (metrics, seconds) of the measurement under way
-        self._history_arrays = HistoryArrays()
-        self._timeline: list[tuple[int, np.ndarray]] = []
-        self._pattern_history: list[tuple[int, np.ndarray]] = []
-        self._elapsed, self._rate = 0.0, 0.0
-        self._real: np.ndarray | None = None
-        self._status, self._message = "loading", ""
-        self._on_publish = on_publish
         self.snapshot: Snapshot = EMPTY
+        self._trainer, self._slots, self._holding_slot = trainer, slots, False
+        self._commands: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._refresh_seconds, self._steps_per_refresh = refresh_seconds, None
+        self._status, self._message = Status.LOADING, ""
+        self._changed = False          # something to publish at the end of this tick
+        self._elapsed, self._rate = 0.0, 0.0
+        self._history, self._views = HistoryArrays(), LiveViews()
+        self._quality = quality.LiveQuality(live_metrics, metrics_every)
+        self._on_publish = on_publish
         self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
         self._thread.start()
 
-    # ------------------------------------------------------------------ Controls
-    def set_speed(self, steps_per_refresh: int | None) -> None:
-        self.steps_per_refresh = steps_per_refresh
+    def send(self, command: tuple) -> None:
+        self._commands.put(command)
 
-    def ask(self, what: str, *args: Any) -> Future:
+    def ask(self, what: str) -> Future:
+        """A question the thread answers between steps: 'bytes' (a checkpoint) or 'csv'."""
         future: Future = Future()
-        self._commands.put(("ask", what, args, future))
+        self.send(("ask", what, future))
         if not self._thread.is_alive():
-            self._answer_pending()   # nobody will read the queue: refuse now, not after a timeout
+            self._refuse_questions()   # nobody will read the queue: refuse now, not after a timeout
         return future
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop training and free the model."""
         self._stop.set()
-        self._commands.put(("wake",))
+        self.send(("wake",))
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -271,23 +256,20 @@ class Runner(Controls):
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _send(self, command: tuple) -> None:
-        self._commands.put(command)
-
     # ------------------------------------------------------------------ the thread
     def _main(self) -> None:
         torch.set_num_threads(training_threads(self._slots))   # for this thread's ops
         try:
             if self._trainer is None:
                 self._trainer = Trainer(self.config)
-            self._status = "paused"
+            self._status = Status.PAUSED
             self._publish()
             while not self._stop.is_set():
-                self._handle_commands(block=not self._playing)   # at most 0.5 s while it waits
-                if not self._playing and self._measured():
-                    self._publish()            # show a measurement that ended while the run waits
-                if self._playing and not self._stop.is_set() and self._take_slot():
+                if self._status.playing and self._take_slot():
                     self._run_chunk()
+                self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
+                if self._changed or (not self._status.playing and self._quality.finished):
+                    self._publish()    # once a tick: after the commands, so it shows what they did
         except GanCoreError as exc:
             self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - the thread must report, not die silently
@@ -295,75 +277,72 @@ class Runner(Controls):
             self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self._drop_slot()
-            if self._status not in ("failed",):
-                self._status = "stopped"
             self._trainer = None              # frees the model and the data
-            if self._measuring is not None:   # a process that exits under a running torch op aborts
-                futures.wait([self._measuring], MEASURE_WAIT)
-            self._show(self.snapshot.restated(status=self._status))
-            self._answer_pending()
+            self._quality.wait(MEASURE_WAIT)   # a process that exits under a running torch op aborts
+            if self._status is not Status.FAILED:
+                self._show(self.snapshot.restated(status=Status.STOPPED))
+            self._refuse_questions()
 
     def _handle_commands(self, block: bool) -> None:
         try:
             command = self._commands.get(timeout=0.5) if block else self._commands.get_nowait()
+            while True:
+                self._apply(command)
+                command = self._commands.get_nowait()
         except queue.Empty:
             return
-        while True:
-            self._apply(command)
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return
 
     def _apply(self, command: tuple) -> None:
-        name = command[0]
+        """The one place a command is carried out."""
+        name, *args = command
         if name == "play":
-            self._playing, self._status, self._message = True, "running", ""
-            self._publish()
+            self._status, self._message = Status.RUNNING, ""
+            self._changed = True
         elif name == "pause":
-            self._pause("paused")
+            self._pause(Status.PAUSED)
+        elif name == "step":
+            self._pause(Status.PAUSED)
+            self._guarded(lambda: self._single_step(*args))
+        elif name == "set":
+            self._guarded(lambda: self._trainer.apply_changes(**args[0]))
+            self._changed = True
+        elif name == "speed":
+            self._steps_per_refresh = args[0]
+        elif name == "place":          # the slots' answer, when they are another process's
+            self._placed(args[0])
         elif name == "yield" and self._holding_slot:   # turns.YIELD: to the back of the line
             self._drop_slot()
-        elif name == "step":
-            self._pause("paused")
-            self._guarded(lambda: self._single_step(command[1]))
-        elif name == "set":
-            self._guarded(lambda: self._trainer.apply_changes(**command[1]))
-            self._publish()
         elif name == "ask":
-            _, what, args, future = command
-            try:
-                future.set_result(self._answer(what, *args))
-            except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
-                future.set_exception(exc)
+            self._answer(*args)
+        # "wake" (turns.WAKE, or stop) only ends a wait for commands
 
-    def _answer(self, what: str, *args: Any) -> Any:
-        trainer = self._trainer
-        if what == "save":
-            return trainer.save(args[0])
-        if what == "bytes":
-            return trainer_bytes(trainer)
-        trainer.flush()
-        return trainer.history.to_csv()
+    def _answer(self, what: str, future: Future) -> None:
+        if self._changed:
+            self._publish()    # so an answer finds every earlier command's effect shown
+        try:
+            if what == "bytes":
+                future.set_result(trainer_bytes(self._trainer))
+            else:
+                self._trainer.flush()
+                future.set_result(self._trainer.history.to_csv())
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+            future.set_exception(exc)
 
     def _single_step(self, kind: str) -> None:
         started = time.perf_counter()
         {"step": self._trainer.step, "d": self._trainer.step_d, "g": self._trainer.step_g}[kind]()
         self._trainer.flush()
         self._elapsed += time.perf_counter() - started
-        self._publish()
+        self._changed = True
 
     def _run_chunk(self) -> None:
         trainer, started = self._trainer, time.perf_counter()
-        first = trainer.step_count
-        target = self.steps_per_refresh
+        first, target = trainer.step_count, self._steps_per_refresh
         while True:
             if not self._guarded(trainer.step):
                 return
             done = trainer.step_count - first
-            if target and done >= target:
-                break
-            if not target and time.perf_counter() - started >= self.refresh_seconds:
+            if (target and done >= target) or (not target and time.perf_counter() - started >= self._refresh_seconds):
                 break
             if not self._commands.empty() or self._stop.is_set():
                 break
@@ -373,7 +352,7 @@ class Runner(Controls):
         self._elapsed += spent
         rate = (trainer.step_count - first) / max(spent, 1e-9)
         self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
-        self._publish()
+        self._changed = True
 
     def _guarded(self, action: Callable[[], Any]) -> bool:
         """Run one trainer action; a divergence or bad change pauses the run with its message."""
@@ -381,139 +360,81 @@ class Runner(Controls):
             action()
             return True
         except DivergenceError as exc:
-            self._pause("diverged", str(exc))
+            self._pause(Status.DIVERGED, str(exc))
         except GanCoreError as exc:
-            self._pause("paused", str(exc))
-        self._publish()
+            self._pause(Status.PAUSED, str(exc))
         return False
 
-    def _pause(self, status: str, message: str = "") -> None:
-        self._playing, self._status, self._message = False, status, message
+    def _pause(self, status: Status, message: str = "") -> None:
+        self._status, self._message = status, message
         self._drop_slot()
-        self._publish()
+        self._changed = True
 
+    # ------------------------------------------------------------------ turns
     def _take_slot(self) -> bool:
-        if self._holding_slot:
-            return True
-        place = self._slots.acquire(self, self._send)
-        if place.granted:
-            self._holding_slot = True
-            self._status, self._message = "running", ""
-            return True
-        self._show_place(place)
-        self._handle_commands(block=True)   # wait a little (or to be woken) before asking again
-        return False
+        """Whether the run holds a slot; if not, it asks (again) and waits a little for an answer,
+        a wake-up or any command.  Slots of another process answer with a "place" command."""
+        if not self._holding_slot:
+            place = self._slots.acquire(self, self.send)
+            if place is not None:
+                self._placed(place)
+            if not self._holding_slot:
+                self._handle_commands(block=True)
+        return self._holding_slot
+
+    def _placed(self, place: Place) -> None:
+        if not self._status.playing:
+            if place.granted:
+                self._slots.release(self)     # an answer to an ask from before a pause
+        elif place.granted:
+            self._holding_slot, self._status, self._message = True, Status.RUNNING, ""
+        else:
+            self._show_place(place)
 
     def _show_place(self, place: Place) -> None:
-        """Say the run waits, and where in line, unless the last snapshot says so (its estimate's
-        words are coarse, so they change every few seconds at most)."""
-        self._status, self._message, shown = "queued", place.message(), self.snapshot
-        if (shown.status, shown.message, shown.queue_position) != ("queued", self._message, place.position):
-            self._show(shown.restated(status="queued", message=self._message,
+        """Say the run waits, and where in line, unless the last snapshot says so already."""
+        self._status, self._message, shown = Status.QUEUED, place.message(), self.snapshot
+        if (shown.status, shown.message, shown.queue_position) != (Status.QUEUED, self._message, place.position):
+            self._show(shown.restated(status=Status.QUEUED, message=self._message,
                                       queue_position=place.position, eta_seconds=place.eta_seconds))
 
     def _drop_slot(self) -> None:
-        """Leave the slots: free the slot held, or the place in line."""
+        """Free the slot held, or the place in line."""
         self._holding_slot = False
         self._slots.release(self)
 
     def _fail(self, message: str) -> None:
-        self._playing, self._status, self._message = False, "failed", message
+        self._status, self._message = Status.FAILED, message
         self._drop_slot()
-        self._show(self.snapshot.restated(status="failed", message=message))
+        self._show(self.snapshot.restated(status=Status.FAILED, message=message))
 
-    def _answer_pending(self) -> None:
+    def _refuse_questions(self) -> None:
         while True:
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
             if command[0] == "ask":
-                command[3].set_exception(RuntimeError("the run has stopped"))
+                command[2].set_exception(RuntimeError("the run has stopped"))
 
     # ------------------------------------------------------------------ snapshots
     def _publish(self) -> None:
-        trainer = self._trainer
+        trainer, self._changed = self._trainer, False
         if trainer is None:
             return
-        c, h = trainer.config, trainer.history
-        samples = trainer.sample(z=trainer.fixed_z[:GRID_SIZE]).numpy()
-        self._remember(trainer.step_count, samples)
-        self._take_metrics()
-        if self._metrics_are_due():
-            self._measure(trainer)
-            if not self._playing:     # nothing trains meanwhile: wait, and show it in this snapshot
-                self._measuring.result()
-                self._take_metrics()
-        toy = None
-        if c.data_kind == "points":
-            toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
-                                                  torch.Generator(trainer.device).manual_seed(c.seed + 4)))
         self._show(Snapshot(
             version=self.snapshot.version + 1, status=self._status, message=self._message,
-            config=c, device=_device_name(trainer.device), step=trainer.step_count,
-            steps_per_second=self._rate if self._status == "running" else 0.0,
-            elapsed=self._elapsed,
-            history=self._history_arrays.update(h),
-            evals=tuple(h.evals), samples=samples, real=self._real_batch(),
-            timeline=tuple(self._timeline), toy=toy, pattern_history=tuple(self._pattern_history),
-            metrics=self._metrics, data_note=trainer.data.note,
+            config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
+            steps_per_second=self._rate if self._status is Status.RUNNING else 0.0, elapsed=self._elapsed,
+            history=self._history.update(trainer.history), evals=tuple(trainer.history.evals),
+            metrics=self._quality.update(trainer, self._elapsed, wait=not self._status.playing),
+            data_note=trainer.data.note, **self._views.update(trainer),
         ))
 
     def _show(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot       # one reference swap: readers see the old or the new, whole
         if self._on_publish is not None:
             self._on_publish(snapshot)
-
-    def _metrics_are_due(self) -> bool:
-        return (self._live_metrics is not None and self._measuring is None and self._elapsed >= self._metrics_due
-                and self._trainer.step_count - self._metrics_step >= self._metrics_every)
-
-    def _measure(self, trainer: Trainer) -> None:
-        """Measure G's quality as it is now, on a thread of its own: on the training thread,
-        dcgan-small stopped for 0.7 s each time.  The copy of G takes that thread 1.5 ms."""
-        self._metrics_step, frozen, measure = trainer.step_count, trainer.frozen(), self._live_metrics
-        done: Future = Future()
-
-        def run() -> None:   # a new thread takes the thread count this one set (training_threads)
-            started = time.perf_counter()
-            try:
-                metrics = measure(frozen)
-            except Exception as exc:  # noqa: BLE001 - a failed measurement must not stop the run
-                log.exception("quality measurement failed")
-                metrics = {"quality metrics": {"value": "n/a", "help": f"Measuring failed: {exc}"}}
-            done.set_result((metrics, time.perf_counter() - started))
-
-        self._measuring = done
-        threading.Thread(target=run, name="gan-metrics", daemon=True).start()
-
-    def _measured(self) -> bool:
-        return self._measuring is not None and self._measuring.done()
-
-    def _take_metrics(self) -> None:
-        """Keep a finished measurement; the next may start once its time share allows."""
-        if self._measured():
-            self._metrics, seconds = self._measuring.result()
-            self._measuring = None
-            self._metrics_due = self._elapsed + seconds / METRICS_SHARE
-
-    def _real_batch(self) -> np.ndarray:
-        if self._real is None:
-            self._real = self._trainer.data.held_out[:GRID_SIZE].float().cpu().numpy()
-        return self._real
-
-    def _remember(self, step: int, samples: np.ndarray) -> None:
-        """Keep a thinned timeline: when full, drop every other entry (log-like spacing)."""
-        if self._trainer.config.data_kind == "pattern":
-            if not self._pattern_history or self._pattern_history[-1][0] != step:
-                self._pattern_history.append((step, samples[0]))
-                if len(self._pattern_history) > PATTERN_HISTORY:
-                    self._pattern_history = self._pattern_history[::2]
-        if not self._timeline or step - self._timeline[-1][0] >= max(1, step // TIMELINE_LENGTH):
-            self._timeline.append((step, samples))
-            if len(self._timeline) > TIMELINE_LENGTH:
-                self._timeline = self._timeline[::2]   # odd length: keeps first and last
-
 
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":

@@ -1,22 +1,25 @@
-"""What the live views draw, computed from a Trainer (on its thread) as plain numpy arrays.
-
-GAN Lab's layered view for 2D data: D's output over the plane, real and generated points, and the
+"""What the live views draw, computed from a Trainer (on its thread) as plain numpy arrays: G's
+samples for a fixed z, a real batch, a thinned timeline of earlier samples and, by data kind, a
+pattern's outputs over time or GAN Lab's layered view for 2D data: D's output over the plane, real and generated points, and the
 direction G's loss pushes each generated point.  The numbers come from the engine so a page only
 draws them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from . import losses
 
+GRID_SIZE = 36            # images in the live grid (from the trainer's fixed z)
+TIMELINE_LENGTH = 12      # grids kept for the timeline
+PATTERN_HISTORY = 400     # pattern outputs kept for the heatmap over time
 FIELD_RESOLUTION = 48
-# Real and generated points drawn, each.  Every point is an SVG element that the browser redraws
-# twice a second while a model trains; 256 still put ~10 points on each mode of the 25-mode grid.
-# With the outlines dropped too (ui/charts.py), a toy chart's redraw fell from ~110 to ~60 ms.
+# Real and generated points drawn, each: every point is an element the browser redraws twice a
+# second while a model trains, and 256 still put about 10 points on each mode of the 25-mode grid.
 POINTS_SHOWN = 256
 
 
@@ -52,3 +55,36 @@ def toy_view(trainer, z: torch.Tensor) -> ToyView:
     scale = 0.08 * extent / (push.norm(dim=1).max() + 1e-12)
     return ToyView(extent, heat.float().cpu().numpy(), real.float().cpu().numpy(),
                    fake.detach().float().cpu().numpy(), (push * scale).float().cpu().numpy())
+
+
+class LiveViews:
+    """The views of one run, moment by moment: each update gives the Snapshot fields they fill."""
+
+    def __init__(self) -> None:
+        self._timeline: list[tuple[int, np.ndarray]] = []
+        self._pattern_history: list[tuple[int, np.ndarray]] = []
+        self._real: np.ndarray | None = None
+
+    def update(self, trainer) -> dict[str, Any]:
+        c, step = trainer.config, trainer.step_count
+        samples = trainer.sample(z=trainer.fixed_z[:GRID_SIZE]).numpy()
+        self._remember(step, samples, c.data_kind == "pattern")
+        if self._real is None:
+            self._real = trainer.data.held_out[:GRID_SIZE].float().cpu().numpy()
+        toy = None
+        if c.data_kind == "points":
+            toy = toy_view(trainer, trainer.noise(POINTS_SHOWN // c.pack * c.pack,
+                                                  torch.Generator(trainer.device).manual_seed(c.seed + 4)))
+        return dict(samples=samples, real=self._real, timeline=tuple(self._timeline), toy=toy,
+                    pattern_history=tuple(self._pattern_history))
+
+    def _remember(self, step: int, samples: np.ndarray, pattern: bool) -> None:
+        """Keep a thinned timeline: when full, drop every other entry (log-like spacing)."""
+        if pattern and (not self._pattern_history or self._pattern_history[-1][0] != step):
+            self._pattern_history.append((step, samples[0]))
+            if len(self._pattern_history) > PATTERN_HISTORY:
+                self._pattern_history = self._pattern_history[::2]
+        if not self._timeline or step - self._timeline[-1][0] >= max(1, step // TIMELINE_LENGTH):
+            self._timeline.append((step, samples))
+            if len(self._timeline) > TIMELINE_LENGTH:
+                self._timeline = self._timeline[::2]   # odd length: keeps first and last

@@ -5,7 +5,7 @@ They run on every refresh of a training run, so they are built for speed:
   refresh costs the same at step 100 and at step 1,000,000;
 - figures are plain dicts of numpy arrays (``{"data": [...], "layout": {...}}``), which
   ``ui.live_chart`` sends as they are: ``plotly.graph_objects`` would copy and validate every
-  property, ten times the rest of the work (the tests validate every builder's output instead).
+  property on every refresh (the tests validate every builder's output instead).
 """
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ D_SCALE = [[0.0, "#c2a5cf"], [0.5, "#f7f7f7"], [1.0, "#a6dba0"]]
 TOY_LAYERS = ("D(x) heatmap", "real", "generated", "G's gradient")
 # Fixed margins and axes that never resize them.  Plotly's automatic margins (the default in
 # Streamlit's theme) measure every tick label and then draw the chart a second time whenever a
-# label's width changes, which a live chart's does on every refresh: that was a third of the
-# browser's work while a model trained.  The top margin is small: ``ui.live_chart`` shows a
-# figure's title and legend as HTML above the plot, not in it.
+# label's width changes, which a live chart's does on every refresh.  The top margin is small:
+# ``ui.live_chart`` shows a figure's title and legend as HTML above the plot, not in it.
 MARGIN = dict(l=60, r=10, t=10, b=45, autoexpand=False)
 COLORBAR_MARGIN = dict(MARGIN, r=90)      # room for a heatmap's colour bar
 FIXED_AXIS = dict(automargin=False, ticklabeloverflow="allow")

@@ -14,11 +14,12 @@ from pathlib import Path
 import streamlit as st
 
 from gan_core.errors import GanCoreError
-from gan_core.runner import Controls
-from gan_core.ship import CHECKPOINTS, SHIPPED
+from gan_core.runner import Commands
+from gan_core.paths import CHECKPOINTS
+from gan_core.ship import SHIPPED
 from ui.deployment import MB, deployment, public_json
 from ui.notices import notify, show_notices
-from ui.runs import READY, resume_run
+from ui.runs import resume_run
 from ui.uploads import current_upload
 from ui.workspace import Workspace, session_workspace
 
@@ -35,12 +36,12 @@ def checkpoint_name(text: str) -> str:
     return f"{stem}.pt"
 
 
-def checkpoint_panel(runner: Controls) -> None:
+def checkpoint_panel(runner: Commands) -> None:
     workspace = session_workspace()
     with st.expander("Save, resume and export", icon=":material/save:"):
         show_notices("checkpoint")
         save, resume, export = st.columns(3)
-        ready = runner.alive and runner.snapshot.status in READY
+        ready = runner.alive and runner.snapshot.status.ready
         with save:
             _save(runner, ready, workspace)
         with resume:
@@ -56,7 +57,7 @@ def checkpoint_panel(runner: Controls) -> None:
         st.code(public_json(runner.config, current_upload(workspace)), language="json")
 
 
-def _save(runner: Controls, ready: bool, workspace: Workspace) -> None:
+def _save(runner: Commands, ready: bool, workspace: Workspace) -> None:
     st.markdown("**Save**")
     quota = deployment().session_quota_bytes / MB
     text = st.text_input("Checkpoint name", value="my-run", key="ckpt_name",
@@ -80,7 +81,7 @@ def _save(runner: Controls, ready: bool, workspace: Workspace) -> None:
                        key="download_ckpt", help="The run's checkpoint as a file on your computer.")
 
 
-def _save_to(runner: Controls, workspace: Workspace, name: str, replace: bool) -> None:
+def _save_to(runner: Commands, workspace: Workspace, name: str, replace: bool) -> None:
     path = workspace.saves / name
     if path.exists() and not replace:
         raise ValueError(f"You already saved {name}: pick another name or tick 'Replace'.")

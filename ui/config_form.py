@@ -23,7 +23,7 @@ import torch
 from gan_core.config import CHOICES, FIELD_HELP, IMAGE_DATASETS, ConfigError, TrainConfig, parse_value
 from gan_core.errors import GanCoreError
 from gan_core.presets import PRESETS, describe, preset
-from gan_core.runner import Controls
+from gan_core.runner import Commands
 from gan_core.trainer import LIVE_FIELDS, resolve_device
 from ui.deployment import MB, UPLOADS_LABEL, deployment, folder_label
 from ui.links import HIDE, from_params, hidden, share_url, to_params
@@ -154,7 +154,7 @@ SECTIONS = {"Data": False, "Model": False, "Model details": False, "Loss and noi
 
 
 # ---------------------------------------------------------------------------------- the sidebar
-def settings_sidebar() -> Controls:
+def settings_sidebar() -> Commands:
     """Draw the settings and act on changes; return the session's (possibly new) Runner."""
     _open_link()
     runner = session_runner()
@@ -271,7 +271,7 @@ def form_config(values: dict[str, Any]) -> TrainConfig:
     return base.replace(**{k.field: k.from_widget(base, values[k.field]) for k in KNOBS})
 
 
-def _apply_form(runner: Controls, values: dict[str, Any]) -> tuple[Controls, ConfigError | None]:
+def _apply_form(runner: Commands, values: dict[str, Any]) -> tuple[Commands, ConfigError | None]:
     try:
         config = placed(form_config(values))   # the server's paths and budget, before anything is built
     except ConfigError as exc:
@@ -293,7 +293,7 @@ def _apply_form(runner: Controls, values: dict[str, Any]) -> tuple[Controls, Con
     return runner, None
 
 
-def _confirm_rebuild(runner: Controls, changes: dict[str, Any]) -> None:
+def _confirm_rebuild(runner: Commands, changes: dict[str, Any]) -> None:
     old = runner.config.to_dict()
     listing = "; ".join(f"{name}: {_shown(name, old[name])} → {_shown(name, value)}"
                         for name, value in changes.items())

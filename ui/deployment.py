@@ -1,6 +1,6 @@
 """The server owner's settings: where data lives, which image folders students may use, how much
 memory a run may take, disk quotas.  Read from environment variables when the server starts;
-nothing a browser sends can change them (README, "Running a class").
+nothing a browser sends can change them.
 
 A student's config passes through ``server_config`` before anything is built from it: the paths
 in it are the deployment's, and it must fit the per-run memory budget.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 from gan_core.budget import check as check_budget
 from gan_core.config import ConfigError, TrainConfig
+from gan_core.paths import ROOT
 from gan_core.runner import SLOTS
 
-ROOT = Path(__file__).resolve().parents[1]
 ENV = "GAN_PLAYGROUND_"
 MB = 10**6   # decimal, as budget.format_bytes shows sizes
 UPLOADS_LABEL = "my uploaded images"

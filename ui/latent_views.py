@@ -20,10 +20,11 @@ import torch
 from gan_core.config import CHOICES
 from gan_core.data import load_dataset
 from gan_core.errors import CheckpointError, GanCoreError
-from gan_core.latent import (INTERPOLATIONS, LatentModel, frame_picture, frame_png, gif_bytes,
-                             interpolate, latent_grid, nearest_neighbours, png,
-                             principal_directions, random_walk, strip_png, typical_real_distance)
-from gan_core.ship import CHECKPOINTS, read_index
+from gan_core.latent import (INTERPOLATIONS, LatentModel, frame_png, interpolate, latent_grid,
+                             nearest_neighbours, principal_directions, random_walk, typical_real_distance)
+from gan_core.paths import CHECKPOINTS
+from gan_core.render import frame_picture, gif_bytes, png_bytes, strip_png
+from gan_core.ship import read_index
 from ui.deployment import LATENT_LIMIT_BYTES
 from ui.runs import checkpoint_overrides, current_runner
 
@@ -122,7 +123,7 @@ def _pick_shipped() -> Picked | None:
 
 def _pick_run() -> Picked | None:
     runner = current_runner()
-    if runner is None or runner.snapshot.status in ("failed", "stopped"):
+    if runner is None or runner.snapshot.status.ended:
         st.info("No model is training in this session: start one on the Train page, then come "
                 "back here to explore its generator.")
         return None
@@ -271,7 +272,7 @@ def _neighbours(picked: Picked, sample: torch.Tensor) -> None:
     index, distance = (t[0] for t in nearest_neighbours(sample, train, NEIGHBOURS))
     captions = [f"{d:.1f}" + (f" · a {int(labels[i])}" if labels is not None else "")
                 for i, d in zip(index.tolist(), distance.tolist())]
-    st.image([png(frame_picture(train[i][None], "image", 3)) for i in index.tolist()],
+    st.image([png_bytes(frame_picture(train[i][None], "image", 3), compress_level=1) for i in index.tolist()],
              caption=captions, output_format="PNG", width=84)
     verdict = _verdict(float(distance[0]) / typical)
     st.caption(f"Nearest distance {float(distance[0]):.1f}; a held-out real image is typically "

@@ -1,19 +1,12 @@
 """Plotly charts that redraw in place, for the Train page's views that refresh twice a second.
 
-``st.plotly_chart`` names each chart element after its figure, so every new figure is a new
-element: the browser throws the old chart away and builds the new one from scratch (Plotly's
-``newPlot``), twice a second per chart.  Here one small component keeps its chart and hands each
-new figure to ``Plotly.react``, which redraws only what changed.  Measured with seed-001's
-page open: the browser's page process fell from 0.53-0.58 of a core to 0.44-0.46.
-
-A chart's title and legend are HTML above the plot, not Plotly's: Plotly redraws and measures them
-on every ``Plotly.react``.  Measured the same way (three alternating 12 s windows each), the page
-process fell from 0.35-0.39 of a core to 0.34-0.36.  A click on a legend entry still hides or
-shows its curves.
-
-The figures are plain dicts (``ui.charts``), sent as JSON with their numpy arrays as Plotly's
-base64 typed arrays: no ``plotly.graph_objects`` copies and no per-number text on the way.
-The browser loads the plotly.js that the ``plotly`` package ships (offline, once per page).
+Why not ``st.plotly_chart``: it builds and validates a ``plotly.graph_objects.Figure`` from every
+new figure on the server, which costs the server several times what the rest of a chart's refresh
+does, once per chart per refresh per watching student (docs/performance.md).  Here the figure is a
+plain dict (``ui.charts``) sent as JSON, its numpy arrays as Plotly's base64 typed arrays, to one
+small component that hands it to ``Plotly.react``.  Its title and legend are HTML above the plot
+(a click on a legend entry still hides or shows its curves); the browser loads the plotly.js that
+the ``plotly`` package ships (offline, once per page).
 """
 from __future__ import annotations
 
@@ -52,8 +45,8 @@ function themed(layout, element) {   // follow the app's light or dark theme
           paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)',
           xaxis: axis(layout.xaxis), yaxis: axis(layout.yaxis)};
 }
-// Plotly redraws its title and legend on every Plotly.react, measuring their text each time (a
-// fifth of a redraw's script time, profiled).  They are drawn here instead, as HTML above the
+// Plotly redraws its title and legend on every Plotly.react, measuring their text each time.
+// They are drawn here instead, as HTML above the
 // plot, and rewritten only when they change.  A click on a legend entry hides or shows its traces.
 function legendEntries(figure) {   // the traces Plotly's legend would list
   return figure.data.filter(t => t.name && t.visible !== false && (t.showlegend ?? t.type !== 'heatmap'))

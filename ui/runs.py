@@ -6,11 +6,13 @@ through ``ui.deployment.server_config`` (the server's paths, the run budget) fir
 """
 from __future__ import annotations
 
+import streamlit as st
+
 from gan_core.checkpoint import inspect_checkpoint
 from gan_core.config import ConfigError, TrainConfig
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess, start_forkserver
-from gan_core.runner import Controls
+from gan_core.runner import Commands
 from gan_core.trainer import resolve_device
 from ui.deployment import deployment, server_config
 from ui.session import run_holder, start_parking
@@ -20,18 +22,21 @@ from ui.workspace import session_workspace
 # A 2D toy first: it trains fast on any CPU, and in its first minute it shows the whole game
 # (D's landscape, G's gradient arrows, points finding the modes), while digits need minutes.
 DEFAULT_PRESET = "toy-ring"
-READY = ("paused", "running", "queued", "diverged")   # statuses in which a run takes commands
-
 # The page refreshes twice a second; publishing snapshots more often would only cost training time.
 PUBLISH_SECONDS = 0.5
 
-# While the first page loads, not when its run starts.  Every run's process imports the server's
-# main script again (multiprocessing's rule): `streamlit`'s imports Streamlit.
-start_forkserver(also_preload=("streamlit.web.cli",))
+
+@st.cache_resource(show_spinner=False)
+def start_run_processes() -> None:
+    """Once per server: the forkserver every run's process is forked from, told to import what
+    each child imports anyway (multiprocessing runs the server's main script, `streamlit`'s, again
+    in every child)."""
+    start_forkserver(also_preload=("streamlit.web.cli",))
 
 
 def make_runner(config: TrainConfig, checkpoint: bytes | None = None) -> RunProcess:
     """A run in its own process: it shares no GIL with the server's page refreshes."""
+    start_run_processes()
     return RunProcess(config, checkpoint=checkpoint, refresh_seconds=PUBLISH_SECONDS)
 
 
@@ -40,13 +45,13 @@ def placed(config: TrainConfig) -> TrainConfig:
     return server_config(config, current_upload(session_workspace()))
 
 
-def current_runner() -> Controls | None:
+def current_runner() -> Commands | None:
     """This session's run, if one was started (resumed first if it was parked)."""
     start_parking()
     return run_holder().current(make_runner)
 
 
-def session_runner() -> Controls:
+def session_runner() -> Commands:
     """This browser session's run, started on the default preset at the first visit."""
     runner = current_runner()
     if runner is None:
@@ -54,7 +59,7 @@ def session_runner() -> Controls:
     return runner
 
 
-def start_run(config: TrainConfig) -> Controls:
+def start_run(config: TrainConfig) -> Commands:
     """A fresh run of ``config``; the session's previous run stops and frees its model.
     Raises ConfigError when the config does not fit this server."""
     run_holder().replace(make_runner(placed(config)))
@@ -69,7 +74,7 @@ def checkpoint_overrides() -> dict[str, str]:
             "image_folder": str(current_upload(workspace) or workspace.uploads)}
 
 
-def resume_run(data: bytes) -> tuple[Controls, int]:
+def resume_run(data: bytes) -> tuple[Commands, int]:
     """Continue the checkpoint ``data`` as the session's run; return it and its step.
 
     The file is checked here (its config against the budget, its tensors against that config)

@@ -18,13 +18,13 @@ from typing import Callable
 import streamlit as st
 
 from gan_core.config import TrainConfig
-from gan_core.runner import Controls
+from gan_core.runner import Commands
 from ui.deployment import deployment
 from ui.workspace import session_workspace
 
 log = logging.getLogger(__name__)
 PARK_CHECK_SECONDS = 5.0
-RunFactory = Callable[[TrainConfig, bytes], Controls]
+RunFactory = Callable[[TrainConfig, bytes], Commands]
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,14 @@ class RunHolder:
     """The session's current run (or its parked checkpoint); replacing it stops the old one."""
 
     def __init__(self, parked_path: Path) -> None:
-        self.runner: Controls | None = None
+        self.runner: Commands | None = None
         self.parked: Parked | None = None
         self.last_seen = time.monotonic()
         self._parked_path = parked_path
         self._lock = threading.RLock()
         _HOLDERS.add(self)
 
-    def replace(self, runner: Controls | None) -> None:
+    def replace(self, runner: Commands | None) -> None:
         with self._lock:
             old, self.runner = self.runner, runner
             self._forget_parked()
@@ -56,7 +56,7 @@ class RunHolder:
     def release(self) -> None:
         self.replace(None)
 
-    def current(self, resume: RunFactory) -> Controls | None:
+    def current(self, resume: RunFactory) -> Commands | None:
         """The run, resumed first if it was parked; counts as a look at it."""
         with self._lock:
             self.last_seen = time.monotonic()
@@ -74,7 +74,7 @@ class RunHolder:
         with self._lock:
             runner = self.runner
             if (runner is None or time.monotonic() - self.last_seen < after_seconds or not runner.alive
-                    or runner.snapshot.status in ("loading", "failed", "stopped")):
+                    or not runner.snapshot.status.ready):
                 return False
             playing = runner.snapshot.playing
             runner.pause()     # frees its slot at once, and the step saved is the step shown

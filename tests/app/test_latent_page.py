@@ -3,7 +3,6 @@ seeds change z as promised, the session's training run and uploads load, and bad
 refused with their message.  Real checkpoint files, a real Runner, no mocks."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
@@ -11,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core.errors import CheckpointError
 from gan_core.ship import CHECKPOINTS, read_index, train_command
+from gan_core.paths import ROOT
 from ui.latent_views import MAX_UPLOAD_MB, model_from_upload, upload_error
 
-ROOT = Path(__file__).resolve().parents[2]
+
 APPTEST_SESSION = "test session id"   # every AppTest runs in this one Streamlit session
 SHIPPED = {entry["name"]: entry for entry in read_index()}
 SERVER_PATHS = {"data_dir": str(ROOT / "data"), "image_folder": ""}   # what the page passes

@@ -3,7 +3,6 @@ checkpoints.  The page runs for real (real Runner threads, real checkpoint files
 """
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from streamlit.testing.v1 import AppTest
 from gan_core.presets import PRESETS
 from gan_core.runner import Runner
 from gan_core.visuals import ToyView
+from gan_core.paths import ROOT
 from ui import charts
 from ui.config_form import GENERATION, MIRRORS
-from ui.live_chart import to_json
 from ui.runs import DEFAULT_PRESET
 
-ROOT = Path(__file__).resolve().parents[2]
+
 APP = str(ROOT / "app.py")
 CHECKPOINTS = ROOT / "checkpoints"
 LOADED = ("paused", "failed")
@@ -67,8 +66,8 @@ def live_figures(app: AppTest) -> list[dict]:
 
 
 def tiles(app: AppTest) -> dict[str, str]:
-    """The labels and values of the page's stat tiles (run figures and quality metrics)."""
-    return {tile["label"]: tile["value"] for row in component_data(app, "stat_tiles") for tile in row["tiles"]}
+    """The labels and values of the page's figures (run figures and quality metrics)."""
+    return {metric.label: metric.value for metric in app.metric}
 
 
 def errors(app: AppTest) -> list[str]:
@@ -248,32 +247,12 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     assert len(charts.toy_figure(toy, ["real"])["data"]) == 1
 
 
-def test_figures_reach_the_browser_as_plotly_typed_arrays():
-    """Arrays travel as base64 typed arrays (NaN gaps included), 2-D ones with their shape;
-    everything else is plain JSON."""
-    steps, values = np.arange(1, 6), np.array([0.5, np.nan, 0.25, 1.0, 2.0])
-    heat = np.arange(6.0).reshape(2, 3)
-    sent = json.loads(to_json(charts.figure([dict(type="scatter", x=steps, y=values, name="a"),
-                                             dict(type="heatmap", z=heat)], dict(height=300))))
-
-    def decoded(spec: dict) -> np.ndarray:
-        array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype="<" + spec["dtype"])
-        return array.reshape([int(n) for n in spec["shape"].split(",")]) if "shape" in spec else array
-    line, heatmap = sent["data"]
-    assert line["x"]["dtype"] == "i4" and decoded(line["x"]).tolist() == steps.tolist()
-    assert np.array_equal(decoded(line["y"]), values, equal_nan=True)
-    assert np.array_equal(decoded(heatmap["z"]), heat) and line["name"] == "a" and sent["layout"] == {"height": 300}
-    with pytest.raises(TypeError):
-        to_json(charts.figure([dict(type="scatter", x=object())], {}))
-
-
-def test_a_moving_toy_run_shows_its_layered_view_as_a_still_picture(at):
+def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at):
     at.button(key="play").click().run()
     assert runner(at).snapshot.status == "running"
-    assert [len(figure["data"]) for figure in live_figures(at)] == [4, 6], "the loss and D charts, no toy chart"
-    pictures = at.get_by_key("toy_chart").get("image")
-    assert len(pictures) == 1 and pictures[0].captions[0].endswith("Pause to hover over the points or zoom in.")
+    charts = component_data(at, "live_chart")
+    assert len(charts) == 3 and all(chart["config"]["staticPlot"] for chart in charts)
+    assert charts[2]["caption"].endswith("Pause to hover over the points or zoom in.")
     at.button(key="pause").click().run()
     assert runner(at).snapshot.status == "paused"
-    assert "D(x)" in {trace.get("name") for trace in live_figures(at)[2]["data"]}, "the interactive chart is back"
-    assert not at.get_by_key("toy_chart").get("image")
+    assert not any(chart["config"]["staticPlot"] for chart in component_data(at, "live_chart"))

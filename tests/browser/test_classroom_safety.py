@@ -11,25 +11,13 @@ import pytest
 import torch
 from playwright.sync_api import Page, expect
 
+from bench.app_server import server_pid
 from gan_core.checkpoint import trainer_state
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
 
 WAIT = 60_000
 PEAK_GROWTH_LIMIT_MB = 300   # the refused model would take ~6 GB
-
-
-def server_pid(url: str) -> int:
-    """The streamlit process serving ``url`` (found by its port in /proc)."""
-    port = url.rsplit(":", 1)[1]
-    for proc in Path("/proc").iterdir():
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(args) and port.encode() in args:
-            return int(proc.name)
-    raise LookupError(f"no streamlit process on port {port}")
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -7,7 +7,8 @@ from pathlib import Path
 from conftest import save_screenshot
 from playwright.sync_api import Page, expect
 
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+from gan_core.paths import CHECKPOINTS
+
 WAIT = 60_000   # ms: the first render imports torch and loads a model on a busy 2-core CPU
 
 

@@ -1,65 +1,30 @@
-"""``bench.live_page`` in a quick run: the browser trains a preset with the page open, the CLI
-trains it headless, twice each in turn, and the figures are written.  Timings are not asserted."""
+"""``bench.live_page`` and ``bench.watch_cost`` in quick runs: every figure is measured and
+written.  Timings are not asserted."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-import pytest
-
-from bench import app_server, live_page
+from bench import app_server, live_page, watch_cost
 
 
 def test_quick_live_page_benchmark_writes_every_figure(browser, app_url, tmp_path, capsys) -> None:
     out = tmp_path / "live.json"
-    live_page.report(live_page.measure(browser, app_url, ["toy-ring"], seconds=2, rounds=2), out)
+    live_page.report(live_page.measure(browser, app_url, ["toy-ring"], seconds=1, rounds=1), out)
     assert "| toy-ring |" in capsys.readouterr().out
     (row,) = json.loads(out.read_text())["results"]
     assert row["first_chart_update_s"] > 0 and row["window_steps"] > 0
-    assert len(row["page_rounds"]) == len(row["cli_rounds"]) == 2 and row["app_threads"] >= 1
+    assert len(row["page_rounds"]) == len(row["cli_rounds"]) == 1 and row["app_threads"] >= 1
     assert min(row["page_rounds"]) > 0 and min(row["cli_rounds"]) > 0
     assert row["page_cost"] == round(1 - row["page_steps_per_s"] / row["cli_same_threads_steps_per_s"], 3)
     for phase in ("page", "cli"):
-        assert len(row[f"{phase}_stolen_rounds"]) == 2 and all(0 <= s <= 1 for s in row[f"{phase}_stolen_rounds"])
+        assert len(row[f"{phase}_stolen_rounds"]) == 1 and all(0 <= s <= 1 for s in row[f"{phase}_stolen_rounds"])
 
 
-# Run in a child process: Playwright's sync API allows one instance per process, and the
-# session's browser fixture may hold it.  The child prints the cores of every process below it.
-PINNED_CHILD = """
-import json, os
-from pathlib import Path
-from bench.app_server import launched_chromium
+def test_quick_watch_cost_benchmark_measures_the_server(browser, app_url) -> None:
+    servers = {"app": (app_url, app_server.server_pid(app_url))}
+    row = watch_cost.measure_preset(browser, servers, "toy-ring", tabs=1, seconds=1, rounds=1)
+    (cost,) = row["cpu_per_tab"]["app"]
+    assert row["refreshes_per_s"]["app"][0] > 0 and cost >= 0   # a short window may fall within one clock tick
+    assert set(row["ratio_to_first"]) == {"app"}
+    assert "| toy-ring | " in watch_cost.table([row])
 
-def descendants(pid):
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                pass   # the process ended while we looked
-    found, frontier = [], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
-
-before = sorted(os.sched_getaffinity(0))
-with launched_chromium(core=0):
-    below = [(Path(f"/proc/{pid}/comm").read_text().strip(), sorted(os.sched_getaffinity(pid)))
-             for pid in descendants(os.getpid())]
-    print(json.dumps({"below": below, "caller": [before, sorted(os.sched_getaffinity(0))]}))
-"""
-
-
-def test_browser_core_confines_every_chromium_process_and_frees_the_caller() -> None:
-    if app_server.chromium_path() is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    done = subprocess.run([sys.executable, "-c", PINNED_CHILD], cwd=app_server.ROOT, capture_output=True,
-                          text=True, timeout=120, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert any("chrom" in name for name, _ in seen["below"]), seen
-    assert all(cores == [0] for _, cores in seen["below"]), seen
-    before, after = seen["caller"]
-    assert before == after

@@ -24,11 +24,11 @@ G_LOSS_HIDDEN = """hidden => document.querySelector('.st-key-loss_chart .js-plot
 
 
 def test_play_pause_step_and_the_toy_heatmap(page: Page):
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     choose_preset(page, "seed-001-mlp")
     expect(page.locator(".st-key-samples img")).to_have_count(2, timeout=WAIT)   # an image preset now:
     expect(page.locator(".st-key-samples img").first).to_be_visible()            # G's grid, a real one
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     # the live quality panel: the digit classifier's view of the untrained G, at step 0
     expect(page.locator(".st-key-quality_metrics")).to_contain_text("classes covered", timeout=WAIT)
     before = charted_step(page)
@@ -37,20 +37,20 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     press(page, "play")
     wait_for_chart_beyond(page, before)
     first_update = time.perf_counter() - started
-    expect(stat(page, "status")).to_have_text("running")
+    expect(stat(page, "Status")).to_have_text("running")
     zoom_layer = page.locator(".st-key-loss_chart .js-plotly-plot .nsewdrag")
     expect(zoom_layer).to_have_count(0)            # a still picture while training ...
     shown = charted_step(page)
     wait_for_chart_beyond(page, shown)   # and again
     counted, counted_at = step_count(page), time.perf_counter()
-    expect(stat(page, "step")).not_to_have_text(re.compile(rf"^{counted:,}$"), timeout=WAIT)
-    rate_shown = stat(page, "rate").inner_text()
+    expect(stat(page, "Step")).not_to_have_text(re.compile(rf"^{counted:,}$"), timeout=WAIT)
+    rate_shown = stat(page, "Steps/s").inner_text()
     rate_seen = (step_count(page) - counted) / (time.perf_counter() - counted_at)
     print(f"\nPlay -> first chart update: {first_update:.2f} s; seed-001-mlp with the page open: "
           f"{rate_shown} steps/s shown, about {rate_seen:.1f} steps/s seen by the page")
 
     press(page, "pause")
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     expect(zoom_layer).to_have_count(1, timeout=WAIT)   # ... interactive (hover, zoom) once paused
     legend = page.locator(".st-key-loss_chart .live-chart-head button")
     expect(legend).to_have_text(["D loss", "G loss"])
@@ -61,22 +61,22 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     paused_at = step_count(page)
     # Not synchronisation: a window of three refresh periods in which the counter must not move.
     page.wait_for_timeout(1500)
-    expect(stat(page, "step")).to_have_text(f"{paused_at:,}")
+    expect(stat(page, "Step")).to_have_text(f"{paused_at:,}")
     for key, expected in (("step", 1), ("step_d", 2), ("step_g", 3)):
         press(page, key)
-        expect(stat(page, "step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
+        expect(stat(page, "Step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
     expect(page.locator(".st-key-samples img").first).to_be_visible()
 
     choose_preset(page, "toy-grid")   # the run has trained: switching asks first
     expect(page.locator(".st-key-pending_rebuild")).to_contain_text("Pending changes need a new model")
     press(page, "apply_rebuild")
     page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
-    expect(stat(page, "step")).to_have_text("0")
+    expect(stat(page, "Step")).to_have_text("0")
     expect(page.locator(".st-key-quality_metrics")).to_contain_text("modes covered (of 25)")
     press(page, "play")
-    expect(stat(page, "step")).not_to_have_text("0", timeout=WAIT)
+    expect(stat(page, "Step")).not_to_have_text("0", timeout=WAIT)
     press(page, "pause")
-    expect(stat(page, "status")).to_have_text("paused", timeout=WAIT)
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     page.set_viewport_size({"width": 1400, "height": 2000})   # the app scrolls inside: show it all
     page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
     save_screenshot(page, "train_page")

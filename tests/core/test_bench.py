@@ -14,8 +14,7 @@ from bench.throughput import counted_flops, iteration_flops
 from gan_core.models.common import Dropout
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
-
-ROOT = Path(__file__).resolve().parents[2]
+from gan_core.paths import ROOT
 
 
 def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:

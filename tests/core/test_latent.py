@@ -10,11 +10,11 @@ from PIL import Image
 from gan_core.config import TrainConfig
 from gan_core.data import load_dataset, offline_digits
 from gan_core.errors import GanCoreError
-from gan_core.latent import (LatentModel, frame_png, gif_bytes, interpolate, latent_grid, lerp,
-                             nearest_neighbours, noise_range, principal_directions, random_walk,
-                             slerp, strip_png, to_noise, typical_real_distance)
+from gan_core.latent import (LatentModel, frame_png, interpolate, latent_grid, lerp, nearest_neighbours,
+                             principal_directions, random_walk, slerp, typical_real_distance)
+from gan_core.noise import from_gaussian, noise_range
 from gan_core.presets import preset
-from gan_core.render import image_grid
+from gan_core.render import gif_bytes, image_grid, strip_png
 from gan_core.trainer import Trainer
 
 
@@ -103,11 +103,11 @@ def test_random_walk_is_reproducible_smooth_and_stays_in_the_noise_distribution(
     assert uniform.min() >= -1 and uniform.max() <= 1           # uniform noise stays in [-1, 1]
 
 
-def test_to_noise_maps_normal_draws_onto_each_distribution():
+def test_normal_draws_map_onto_each_distribution():
     gaussian = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(0))
-    u01 = to_noise(gaussian, preset("seed-004-dcgan"))
+    u01 = from_gaussian(gaussian, preset("seed-004-dcgan").noise)
     assert 0 <= u01.min() and u01.max() <= 1 and abs(u01.mean().item() - 0.5) < 0.01
-    assert torch.equal(to_noise(gaussian, preset("seed-002-pattern")), torch.full_like(gaussian, 0.5))
+    assert torch.equal(from_gaussian(gaussian, "constant", 0.5), torch.full_like(gaussian, 0.5))
     assert noise_range("uniform_pm1") == (-1.0, 1.0)
 
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-import gan_core.runner as runner_module
+import gan_core.metrics as quality
 from gan_core import Trainer
-from gan_core.checkpoint import read_checkpoint, trainer_bytes
+from gan_core.checkpoint import trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
-from gan_core.runner import Controls, HistoryArrays, RunSlots, Runner
+from gan_core.runner import Commands, HistoryArrays, RunSlots, Runner
 from gan_core.trainer import METRICS
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
@@ -30,11 +30,11 @@ def pattern(**changes):
     return preset("seed-002-pattern", device="cpu", **changes)
 
 
-def starter(kind: str, runners: list[Controls]):
+def starter(kind: str, runners: list[Commands]):
     """A function that starts a run of ``kind`` ("thread" or "process") and, unless told not to,
     waits until it has loaded.  A trainer given to a process run goes as its checkpoint."""
 
-    def make(config=None, *, trainer=None, slots=None, loaded=True, **kwargs) -> Controls:
+    def make(config=None, *, trainer=None, slots=None, loaded=True, **kwargs) -> Commands:
         slots = slots or RunSlots(4)
         if kind == "process":
             runner = RunProcess(trainer.config if trainer else config, slots=slots,
@@ -51,7 +51,7 @@ def starter(kind: str, runners: list[Controls]):
 @pytest.fixture(params=["thread", "process"])
 def make_runner(request):
     """Start runs of both kinds that are stopped after the test, whatever happens."""
-    runners: list[Controls] = []
+    runners: list[Commands] = []
     yield starter(request.param, runners)
     for runner in runners:
         runner.stop()
@@ -60,7 +60,7 @@ def make_runner(request):
 @pytest.fixture
 def make_thread_runner():
     """For what only a Runner offers: its trainer in this process, its engine hooks."""
-    runners: list[Controls] = []
+    runners: list[Commands] = []
     yield starter("thread", runners)
     for runner in runners:
         runner.stop()
@@ -138,22 +138,23 @@ def test_divergence_pauses_with_a_message_and_the_run_can_go_on(make_runner) -> 
     diverged = runner.wait_for(lambda s: s.status == "diverged", WAIT)
     assert "diverged at step 6" in diverged.message and "\n" not in diverged.message
     assert diverged.step == 5 and not diverged.playing
+    assert list(diverged.history["step"]) == [1, 2, 3, 4, 5], "the history shown is rolled back too"
     runner.set(loss="bce")
     runner.play()
     runner.wait_for(lambda s: s.status == "running" and s.step > 10, WAIT)
     runner.pause()
+    shown = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    assert list(shown.history["step"]) == list(range(1, shown.step + 1))
 
 
-def test_save_and_checkpoint_bytes(make_runner, tmp_path: Path) -> None:
+def test_checkpoint_bytes_and_history_csv(make_runner, tmp_path: Path) -> None:
     runner = make_runner(pattern())
     for i in range(3):
         runner.step()
     runner.wait_for(lambda s: s.step == 3, WAIT)
-    path = runner.save(tmp_path / "run.pt")
-    assert path == tmp_path / "run.pt"
-    resumed = Trainer.load(path)
+    (tmp_path / "run.pt").write_bytes(runner.checkpoint_bytes())
+    resumed = Trainer.load(tmp_path / "run.pt")
     assert resumed.step_count == 3 and resumed.history.step == [1, 2, 3]
-    assert read_checkpoint(runner.checkpoint_bytes())["step"] == 3
     assert runner.history_csv().splitlines()[0].startswith("step,kind,loss_d")
 
 
@@ -165,8 +166,7 @@ def test_stop_ends_the_run(make_runner, tmp_path: Path) -> None:
     assert not runner.alive
     assert runner.snapshot.status == "stopped"
     with pytest.raises(RuntimeError, match="stopped"):
-        runner.save(tmp_path / "late.pt", timeout=5)   # answered at once, not after a timeout
-    assert not (tmp_path / "late.pt").exists()
+        runner.checkpoint_bytes(timeout=5)   # answered at once, not after a timeout
 
 
 def test_run_slots_queue_a_second_run_until_the_first_pauses(make_runner) -> None:
@@ -226,7 +226,7 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
     assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
 
 
-def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Controls]:
+def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Commands]:
     """Play a run for 60 steps, a publish every 10, with a measurement that takes ``cost`` s;
     the steps it measured at, and the (paused) run."""
     measured: list[int] = []
@@ -249,7 +249,7 @@ def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatc
     """Measured at a publish at least ``metrics_every`` steps after the last measurement began.
     The time share is lifted: even a free measurement can be preempted for a millisecond on a
     busy machine, which the share rule rightly pays back in training time."""
-    monkeypatch.setattr(runner_module, "METRICS_SHARE", 1e9)
+    monkeypatch.setattr(quality, "METRICS_SHARE", 1e9)
     measured, _ = measured_over_60_steps(make_thread_runner)
     # A publish (every 10 steps, and at the pause) finds the last measurement still running only
     # on a stalled machine: the next then waits for a later publish.

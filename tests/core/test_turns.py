@@ -15,7 +15,7 @@ import pytest
 import gan_core.turns as turns
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
-from gan_core.runner import Controls, Runner
+from gan_core.runner import Commands, Runner
 from gan_core.turns import WAKE, YIELD, RunSlots, about, ordinal
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
@@ -118,29 +118,29 @@ def toy(**changes):
 
 
 @pytest.fixture
-def runs() -> Iterator[list[Controls]]:
+def runs() -> Iterator[list[Commands]]:
     """Runs to stop after the test, whatever happens."""
-    started: list[Controls] = []
+    started: list[Commands] = []
     yield started
     for run in started:
         run.stop()
 
 
-def loaded(runs: list[Controls], run: Controls) -> Controls:
+def loaded(runs: list[Commands], run: Commands) -> Commands:
     runs.append(run)
     run.wait_for(lambda s: s.status == "paused", WAIT)
     return run
 
 
-def thread_run(runs: list[Controls], slots: RunSlots, seed: int = 0) -> Controls:
+def thread_run(runs: list[Commands], slots: RunSlots, seed: int = 0) -> Commands:
     return loaded(runs, Runner(toy(seed=seed), slots=slots, live_metrics=None))
 
 
-def process_run(runs: list[Controls], slots: RunSlots, seed: int = 0) -> Controls:
+def process_run(runs: list[Commands], slots: RunSlots, seed: int = 0) -> Commands:
     return loaded(runs, RunProcess(toy(seed=seed), slots=slots))
 
 
-def takes_turns(first: Controls, second: Controls) -> None:
+def takes_turns(first: Commands, second: Commands) -> None:
     """Both playing on one slot: the second trains (the first yielded), then the first again."""
     first.play()
     first.wait_for(lambda s: s.status == "running" and s.step > 0, WAIT)
@@ -150,7 +150,7 @@ def takes_turns(first: Controls, second: Controls) -> None:
     assert first.wait_for(lambda s: s.step > was, WAIT).playing
 
 
-def test_two_runs_take_turns_on_one_slot(runs: list[Controls]) -> None:
+def test_two_runs_take_turns_on_one_slot(runs: list[Commands]) -> None:
     slots = RunSlots(1, turn_seconds=0.3)
     a, b = thread_run(runs, slots), thread_run(runs, slots, seed=1)
     takes_turns(a, b)
@@ -159,7 +159,7 @@ def test_two_runs_take_turns_on_one_slot(runs: list[Controls]) -> None:
     assert slots.busy == 1 and slots.waiting == 1
 
 
-def test_a_waiting_run_sees_its_place_and_the_longest_waiting_goes_first(runs: list[Controls]) -> None:
+def test_a_waiting_run_sees_its_place_and_the_longest_waiting_goes_first(runs: list[Commands]) -> None:
     slots = RunSlots(1, turn_seconds=60)
     a, b, c = (thread_run(runs, slots, seed) for seed in range(3))
     a.play()
@@ -181,12 +181,12 @@ def test_a_waiting_run_sees_its_place_and_the_longest_waiting_goes_first(runs: l
     assert (slots.busy, slots.waiting) == (1, 0)
 
 
-def test_the_slots_turns_reach_a_child_process(runs: list[Controls]) -> None:
+def test_the_slots_turns_reach_a_child_process(runs: list[Commands]) -> None:
     slots = RunSlots(1, turn_seconds=0.3)
     takes_turns(process_run(runs, slots), thread_run(runs, slots, seed=1))
 
 
-def test_a_killed_child_frees_its_slot_and_leaves_the_line(runs: list[Controls]) -> None:
+def test_a_killed_child_frees_its_slot_and_leaves_the_line(runs: list[Commands]) -> None:
     slots = RunSlots(1, turn_seconds=60)
     holder, waiter = process_run(runs, slots), process_run(runs, slots, seed=1)
     last = thread_run(runs, slots, seed=2)
