@@ -147,6 +147,16 @@ def test_seed_presets_have_the_seeds_exact_layers(name: str) -> None:
     assert layers(discriminator) == expected_d
 
 
+@pytest.mark.parametrize(("name", "auto_last"), [
+    ("seed-000-vanilla", "Tanh"), ("toy-ring", "Linear"), ("dcgan-small", "Tanh"),
+    ("seed-002-pattern", "LeakyReLU")])
+def test_g_output_auto_is_each_familys_own_and_the_others_replace_it(name: str, auto_last: str) -> None:
+    last = {choice: type(list(build_models(preset(name, g_output=choice))[0].modules())[-1]).__name__
+            for choice in ("auto", "leaky_relu", "sigmoid", "tanh", "none")}
+    assert last == {"auto": auto_last, "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid",
+                    "tanh": "Tanh", "none": "Linear" if name != "dcgan-small" else "ConvTranspose2d"}
+
+
 def test_seed_001_init_is_xavier_with_biases_in_0_1_to_0_2() -> None:
     generator, discriminator = build_models(preset("seed-001-mlp"))
     for net in (generator, discriminator):
