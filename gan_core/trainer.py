@@ -169,13 +169,10 @@ class Trainer:
             p_fake = self.D(fake)
             loss_fake = losses.loss_term(c.loss, p_fake, 0.0)
             self._descend(self.opt_d, loss_fake)
-            loss_d = (loss_real + loss_fake).detach() / 2
+            loss_d = losses.d_loss(c.d_update, loss_real, loss_fake).detach()
         else:
             p_fake = self.D(fake)
-            loss_real, loss_fake = losses.d_loss_terms(c.loss, p_real, p_fake)
-            loss_d = loss_real + loss_fake
-            if c.d_update == "mean":
-                loss_d = loss_d / 2
+            loss_d = losses.d_loss(c.d_update, *losses.d_loss_terms(c.loss, p_real, p_fake))
             self._descend(self.opt_d, loss_d + penalty)
         return loss_d.detach(), p_real.detach().mean(), p_fake.detach().mean()
 
