@@ -328,8 +328,8 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, n: int = 1000) -> dict[str, float]:
         """Mean D(x) on held-out real data and mean D(G(z)) in eval mode, with the losses they
-        imply; appended to ``history.evals``.  Uses its own RNG so evaluating never changes the
-        training numbers."""
+        imply (D's reduced as training reports it, so the two sit on one scale); appended to
+        ``history.evals``.  Uses its own RNG so evaluating never changes the training numbers."""
         c = self.config
         n = max(c.pack, min(n, len(self.data.held_out)) // c.pack * c.pack)
         with _eval_mode(self.G, self.D):
@@ -339,7 +339,7 @@ class Trainer:
             loss_real, loss_fake = losses.d_loss_terms(c.loss, p_real, p_fake)
             loss_g = losses.g_loss(c.loss, c.g_loss, p_fake)
         result = {"step": self.step_count, "d_real": p_real.mean().item(), "d_fake": p_fake.mean().item(),
-                  "loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
+                  "loss_d": losses.d_loss(c.d_update, loss_real, loss_fake).item(), "loss_g": loss_g.item()}
         self.history.evals.append(result)
         return result
 

@@ -119,6 +119,7 @@ def test_equilibrium_is_where_the_trainers_losses_sit_at_d_one_half(form: str, g
     assert h.d_real[0] == pytest.approx(0.5, abs=1e-6) and h.d_fake[0] == pytest.approx(0.5, abs=1e-6)
     assert h.loss_d[0] == pytest.approx(expected["loss_d"], rel=1e-5)
     assert h.loss_g[0] == pytest.approx(expected["loss_g"], rel=1e-5)
+    assert trainer.evaluate(200)["loss_d"] == pytest.approx(expected["loss_d"], rel=1e-5)
 
 
 def test_equilibrium_values_of_the_textbook() -> None:
@@ -143,3 +144,15 @@ def test_objectives_as_latex_follow_the_choice(form: str, g_form: str, update: s
     # -log D, +log(1 - D), +(D - 1)^2, -D^2: the saturating form negates D's fake term
     negative = (form != "mse") != (g_form == "saturating")
     assert g_text.startswith(r"\min_G\; -") == negative
+
+
+def test_held_out_loss_d_uses_the_training_reduction() -> None:
+    """d_update mean reports (real + fake) / 2 in training; the held-out figure must too."""
+    trainer = Trainer(preset("toy-ring", device="cpu", batch_size=8, d_update="mean"))
+    result = trainer.evaluate(500)
+    trainer.D.eval()
+    with torch.no_grad():
+        p_real = trainer.D(trainer.data.held_out[:500])
+        p_fake = trainer.D(trainer.sample(500, seed=trainer.config.seed + 2))   # evaluate's z
+    both = losses.loss_term("bce", p_real, 1.0) + losses.loss_term("bce", p_fake, 0.0)
+    assert result["loss_d"] == pytest.approx(both.item() / 2, rel=1e-5)
