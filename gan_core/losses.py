@@ -23,6 +23,10 @@ class LossChoice(Protocol):
     d_update: str
 
 
+# torch's binary_cross_entropy clamps log at -100, so one BCE term never exceeds this.
+BCE_CLAMP = 100.0
+
+
 def loss_term(form: str, p: torch.Tensor, target: float) -> torch.Tensor:
     """Mean penalty for D output ``p`` (probabilities) against the label ``target`` (0 or 1)."""
     if form == "bce":
