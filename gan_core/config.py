@@ -44,6 +44,13 @@ CHOICES: dict[str, dict[str, str]] = {
         "pattern": "the tiny LayerNorm nets of seed 002",
     },
     "activation": {"relu": "ReLU", "leaky_relu": "LeakyReLU with `leaky_slope`"},
+    "g_output": {
+        "auto": "the family's own: Tanh for images, none for points, LeakyReLU for the pattern nets",
+        "leaky_relu": "LeakyReLU with `leaky_slope`: unbounded above (seed 002's choice)",
+        "sigmoid": "Sigmoid: outputs in (0, 1), the range of the '1010' pattern",
+        "tanh": "Tanh: outputs in (-1, 1), the range of the image data",
+        "none": "no squashing: G's last Linear layer is its output",
+    },
     "init": {
         "default": "PyTorch's default initialisation",
         "xavier": "Xavier-normal weights, biases U(0.1, 0.2) (seed 001)",
@@ -87,6 +94,8 @@ FIELD_HELP: dict[str, str] = {
     "g_activation": "Non-linearity between G's hidden layers.",
     "d_activation": "Non-linearity between D's hidden layers.",
     "leaky_slope": "Slope of LeakyReLU for negative inputs.",
+    "g_output": ("What G's last layer is squashed by: a range that matches the data's lets G reach "
+                 "it; an unbounded one can overshoot it (auto keeps each family's own)."),
     "dropout": "Dropout probability in D's hidden layers (0 turns it off).",
     "g_batchnorm": "BatchNorm after G's hidden layers (seed 003).",
     "bn_eps": "BatchNorm's epsilon (seed 003 used 0.8, a large value that acts as a damper).",
@@ -142,6 +151,7 @@ class TrainConfig:
     d_hidden: list[int] = field(default_factory=lambda: [256, 256])
     g_activation: str = "relu"
     d_activation: str = "leaky_relu"
+    g_output: str = "auto"
     leaky_slope: float = 0.2
     dropout: float = 0.0
     g_batchnorm: bool = False
@@ -187,7 +197,8 @@ class TrainConfig:
         for name, allowed in (("dataset", "dataset"), ("arch", "arch"), ("init", "init"),
                               ("loss", "loss"), ("g_loss", "g_loss"), ("d_update", "d_update"),
                               ("noise", "noise"), ("optimizer", "optimizer"), ("order", "order"),
-                              ("g_activation", "activation"), ("d_activation", "activation")):
+                              ("g_activation", "activation"), ("d_activation", "activation"),
+                              ("g_output", "g_output")):
             value = getattr(self, name)
             if value not in CHOICES[allowed]:
                 raise ConfigError(name, f"{value!r} is not one of {', '.join(CHOICES[allowed])}")

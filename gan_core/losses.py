@@ -3,12 +3,28 @@
 Every form is a per-sample penalty ``term(p, target)`` on D's probability output p.  D's loss is
 ``term(p_real, 1)`` plus ``term(p_fake, 0)``; G's loss is either the non-saturating
 ``term(p_fake, 1)`` or the saturating (minimax) ``-term(p_fake, 0)``.  Writing the G losses in
-terms of the D terms makes the relation the paper describes visible in code.
+terms of the D terms makes the relation the paper describes visible in code.  The values at the
+game's equilibrium (D = 1/2 everywhere) and the objectives as LaTeX are read off the same
+definitions, so a chart's reference line can never disagree with the loss it is drawn under.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
+
+
+class LossChoice(Protocol):
+    """The three config fields that fix the losses (a TrainConfig has them)."""
+
+    loss: str
+    g_loss: str
+    d_update: str
+
+
+# torch's binary_cross_entropy clamps log at -100, so one BCE term never exceeds this.
+BCE_CLAMP = 100.0
 
 
 def loss_term(form: str, p: torch.Tensor, target: float) -> torch.Tensor:
@@ -29,6 +45,14 @@ def d_loss_terms(form: str, p_real: torch.Tensor, p_fake: torch.Tensor) -> tuple
     return loss_term(form, p_real, 1.0), loss_term(form, p_fake, 0.0)
 
 
+def d_loss(d_update: str, loss_real: torch.Tensor, loss_fake: torch.Tensor) -> torch.Tensor:
+    """The D loss a run reports from its two halves: their sum for 'sum', their mean for 'mean'
+    (what D descends on) and for 'split' (the mean of its two updates' losses, each as the seed
+    plots them).  Training and held-out evaluation both report this, so they can be compared."""
+    total = loss_real + loss_fake
+    return total if d_update == "sum" else total / 2
+
+
 def g_loss(form: str, g_form: str, p_fake: torch.Tensor) -> torch.Tensor:
     """G's loss on D's verdict for generated samples."""
     if g_form == "non_saturating":
@@ -45,3 +69,50 @@ def r1_penalty(logits: torch.Tensor, inputs: torch.Tensor, gamma: float) -> torc
     The gradient is built with ``create_graph`` so that D's update can descend on it too."""
     grad, = torch.autograd.grad(logits.sum(), inputs, create_graph=True)
     return gamma / 2 * grad.square().sum() / len(logits)
+
+
+def equilibrium(choice: LossChoice) -> dict[str, float]:
+    """Where the curves sit when D = 1/2 on real and fake (the game's equilibrium, and also a D
+    that is fooled): loss_d, loss_g, d_real and d_fake, computed by the loss functions above."""
+    half = torch.tensor([0.5], dtype=torch.float64)
+    loss_real, loss_fake = d_loss_terms(choice.loss, half, half)
+    return {"loss_d": float(d_loss(choice.d_update, loss_real, loss_fake)),
+            "loss_g": float(g_loss(choice.loss, choice.g_loss, half)), "d_real": 0.5, "d_fake": 0.5}
+
+
+def objective_latex(choice: LossChoice) -> tuple[str, str]:
+    """D's and G's objectives for ``choice`` as LaTeX (no surrounding $), built from the same
+    terms as ``loss_term``: e.g. ``\\min_D \\tfrac{1}{2}\\big(-\\mathbb{E}_x[\\log D(x)] - ...\\big)``."""
+    real = _expectation("x", *_term_latex(choice.loss, "D(x)", 1))
+    fake = _expectation("z", *_term_latex(choice.loss, "D(G(z))", 0))
+    d_text = {"sum": rf"\min_D\; {real} {_plus(fake)}",
+              "mean": rf"\min_D\; \tfrac{{1}}{{2}}\big({real} {_plus(fake)}\big)",
+              "split": rf"\min_D\; {real}\;\text{{, then }}\;\min_D\; {fake}"}[choice.d_update]
+    if choice.g_loss == "non_saturating":
+        g_text = rf"\min_G\; {_expectation('z', *_term_latex(choice.loss, 'D(G(z))', 1))}"
+    else:
+        sign, body = _term_latex(choice.loss, "D(G(z))", 0)
+        g_text = rf"\min_G\; {_expectation('z', '' if sign else '-', body)}"
+    if choice.loss == "bce":
+        note = r"\quad(\log\text{ clamped at }-100)"
+        d_text, g_text = d_text + note, g_text + note
+    return d_text, g_text
+
+
+def _term_latex(form: str, p: str, target: int) -> tuple[str, str]:
+    """``loss_term(form, p, target)`` as (sign, body): the sign is kept apart so that G's
+    saturating loss, the term negated, reads without a double minus."""
+    if form in ("bce", "log"):
+        return "-", (rf"\log {p}" if target == 1 else rf"\log\big(1 - {p}\big)")
+    if form == "mse":
+        return "", (rf"\big({p} - 1\big)^2" if target == 1 else rf"{p}^2")
+    raise ValueError(f"unknown loss form {form!r}")
+
+
+def _expectation(var: str, sign: str, body: str) -> str:
+    return rf"{sign}\mathbb{{E}}_{{{var}}}\big[{body}\big]"
+
+
+def _plus(term: str) -> str:
+    """``term`` written after another: '- E[...]' stays, 'E[...]' gets a '+'."""
+    return term if term.startswith("-") else f"+ {term}"

@@ -27,7 +27,7 @@ INDEX = CHECKPOINTS / "index.json"
 REBUILD = "python -m gan_core.ship"
 THREADS = "1"
 # Samples in each README grid: 64 digits; points need more to show a distribution, patterns fewer.
-GRID_SAMPLES = {"toy-ring": 512, "seed-002-pattern": 16}
+GRID_SAMPLES = {"toy-ring": 512, "pattern-1010": 16}
 
 # Fields every index entry must have, as non-empty text: what the pages read.
 ENTRY_FIELDS = ("name", "title", "file")
@@ -37,7 +37,7 @@ SHIPPED: dict[str, tuple[str, list[str]]] = {
     "dcgan-small": ("DCGAN on MNIST digits (dcgan-small)", []),
     "seed-000-vanilla": ("MLP GAN on MNIST digits (seed 000)", ["--steps", "15000"]),
     "toy-ring": ("2D toy: ring of 8 Gaussians (toy-ring)", []),
-    "seed-002-pattern": ("Pattern GAN '1010' (seed 002)", []),
+    "pattern-1010": ("Pattern GAN '1010' (seed 002's game, learnable: pattern-1010)", []),
 }
 
 

@@ -33,6 +33,12 @@ LIVE_FIELDS = frozenset({"lr_g", "lr_d", "lr_decay", "beta1", "beta2", "momentum
                          "noise_constant", "r1_gamma", "metrics_every", "eval_every", "steps",
                          "device"})
 FIXED_Z_SIZE = 64
+# A dead game: D's verdict saturated on the same side for real and fake (within SATURATED of 0 or
+# 1), or G's loss at the BCE clamp (nearly every fake judged exactly 0).  Its sigmoid then passes
+# no gradient and nothing can move again; DEAD_STEPS recorded steps in a row stop the run.
+SATURATED = 1e-3
+CLAMPED = 0.9 * losses.BCE_CLAMP
+DEAD_STEPS = 100
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,6 +119,7 @@ class Trainer:
         self._buffer = torch.empty(config.metrics_every, len(METRICS), device=self.device)
         self._pending: list[tuple[int, str, float]] = []
         self._nan = torch.tensor(float("nan"), device=self.device)
+        self._dead_steps = 0        # recorded steps in a row in which the game was dead
         self._good_state = self._state_copy()
 
     # ------------------------------------------------------------------ building blocks
@@ -169,13 +176,10 @@ class Trainer:
             p_fake = self.D(fake)
             loss_fake = losses.loss_term(c.loss, p_fake, 0.0)
             self._descend(self.opt_d, loss_fake)
-            loss_d = (loss_real + loss_fake).detach() / 2
+            loss_d = losses.d_loss(c.d_update, loss_real, loss_fake).detach()
         else:
             p_fake = self.D(fake)
-            loss_real, loss_fake = losses.d_loss_terms(c.loss, p_real, p_fake)
-            loss_d = loss_real + loss_fake
-            if c.d_update == "mean":
-                loss_d = loss_d / 2
+            loss_d = losses.d_loss(c.d_update, *losses.d_loss_terms(c.loss, p_real, p_fake))
             self._descend(self.opt_d, loss_d + penalty)
         return loss_d.detach(), p_real.detach().mean(), p_fake.detach().mean()
 
@@ -242,7 +246,9 @@ class Trainer:
 
     def flush(self) -> None:
         """Copy buffered metrics to ``history`` (one device->host copy).  Raises DivergenceError,
-        after rolling back to the last good state, when a buffered loss is not finite."""
+        after rolling back to the last good state, when a buffered loss is not finite, and
+        (keeping the rows, as rolling back a dead game does not revive it) when the game has
+        been dead for DEAD_STEPS recorded steps."""
         if not self._pending:
             return
         rows = self._buffer[: len(self._pending)].cpu().tolist()
@@ -257,7 +263,28 @@ class Trainer:
             for name, v in zip(METRICS, row):
                 getattr(self.history, name).append(v)
             self.history.time.append(stamp - self.clock_start)
+            self._count_dead(row)
         self._good_state = self._state_copy()
+        if self._dead_steps >= DEAD_STEPS:
+            self._dead_steps = 0
+            raise DivergenceError(self._dead_message(), self.step_count, self.step_count)
+
+    def _count_dead(self, row: list[float]) -> None:
+        """Extend or end the streak of dead steps; a one-sided step (NaN placeholders) leaves it."""
+        loss_g, d_real, d_fake = row[1], row[2], row[3]
+        if math.isnan(d_real) or math.isnan(d_fake) or math.isnan(loss_g):
+            return
+        same_side = max(d_real, d_fake) < SATURATED or min(d_real, d_fake) > 1 - SATURATED
+        dead = same_side or abs(loss_g) >= CLAMPED
+        self._dead_steps = self._dead_steps + 1 if dead else 0
+
+    def _dead_message(self) -> str:
+        h, c = self.history, self.config
+        return (f"Training stalled at step {self.step_count}: D's verdict has been saturated for "
+                f"{DEAD_STEPS} steps (D(x) {h.d_real[-1]:.3g}, D(G(z)) {h.d_fake[-1]:.3g}, G's loss "
+                f"{h.loss_g[-1]:.3g}), so its sigmoid passes no gradient and neither network can "
+                f"learn again; start again with lower learning rates than lr_d {c.lr_d:g}, "
+                f"lr_g {c.lr_g:g}.")
 
     def _divergence_message(self, step: int, name: str, row: list[float]) -> str:
         value = row[METRICS.index(name)]
@@ -331,8 +358,8 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, n: int = 1000) -> dict[str, float]:
         """Mean D(x) on held-out real data and mean D(G(z)) in eval mode, with the losses they
-        imply; appended to ``history.evals``.  Uses its own RNG so evaluating never changes the
-        training numbers."""
+        imply (D's reduced as training reports it, so the two sit on one scale); appended to
+        ``history.evals``.  Uses its own RNG so evaluating never changes the training numbers."""
         c = self.config
         n = max(c.pack, min(n, len(self.data.held_out)) // c.pack * c.pack)
         with _eval_mode(self.G, self.D):
@@ -342,7 +369,7 @@ class Trainer:
             loss_real, loss_fake = losses.d_loss_terms(c.loss, p_real, p_fake)
             loss_g = losses.g_loss(c.loss, c.g_loss, p_fake)
         result = {"step": self.step_count, "d_real": p_real.mean().item(), "d_fake": p_fake.mean().item(),
-                  "loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
+                  "loss_d": losses.d_loss(c.d_update, loss_real, loss_fake).item(), "loss_g": loss_g.item()}
         self.history.evals.append(result)
         return result
 

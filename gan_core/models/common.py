@@ -6,6 +6,8 @@ import math
 import torch
 from torch import nn
 
+from ..config import TrainConfig
+
 
 class Generator(nn.Module):
     """z (n, latent_dim) -> samples (n, *out_shape).  ``in_shape`` lets a conv stack see z as
@@ -50,6 +52,14 @@ class Dropout(nn.Dropout):
 
 def activation(name: str, slope: float) -> nn.Module:
     return nn.LeakyReLU(slope) if name == "leaky_relu" else nn.ReLU()
+
+
+def output_layers(config: TrainConfig, family_default: str) -> list[nn.Module]:
+    """G's last squashing layer as ``config.g_output`` names it; 'auto' is the family's own, so a
+    config written before the knob existed builds the same network."""
+    name = family_default if config.g_output == "auto" else config.g_output
+    return {"leaky_relu": [nn.LeakyReLU(config.leaky_slope)], "sigmoid": [nn.Sigmoid()],
+            "tanh": [nn.Tanh()], "none": []}[name]
 
 
 def flat_size(shape: tuple[int, ...]) -> int:

@@ -2,7 +2,7 @@
 
 G projects z (as latent_dim x 1 x 1) to a small square with one transposed conv, then doubles the
 side with 4x4 / stride 2 transposed convs, halving channels each time: ReLU + BatchNorm inside,
-Tanh at the end.  D mirrors it with LeakyReLU and ends in one conv over the small square and a
+Tanh at the end (``g_output`` 'auto').  D mirrors it with LeakyReLU and ends in one conv over the small square and a
 Sigmoid.  No biases (BatchNorm follows every conv but the last).  The seed also puts BatchNorm on
 D's first layer, unlike the DCGAN paper: ``d_first_bn`` keeps that choice visible.
 """
@@ -13,7 +13,7 @@ import math
 from torch import nn
 
 from ..config import TrainConfig
-from .common import Discriminator, Generator
+from .common import Discriminator, Generator, output_layers
 
 
 def build_dcgan(config: TrainConfig) -> tuple[Generator, Discriminator]:
@@ -25,7 +25,8 @@ def build_dcgan(config: TrainConfig) -> tuple[Generator, Discriminator]:
                                  nn.BatchNorm2d(g_widths[0]), nn.ReLU(True)]
     for w_in, w_out in zip(g_widths, g_widths[1:]):
         g_layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
-    g_layers += [nn.ConvTranspose2d(g_widths[-1], nc, 4, 2, 1, bias=False), nn.Tanh()]
+    g_layers += [nn.ConvTranspose2d(g_widths[-1], nc, 4, 2, 1, bias=False),
+                 *output_layers(config, "tanh")]
 
     d_widths = [config.ndf * 2 ** i for i in range(n_up)]             # e.g. 1, 2, 4, 8 x ndf
     d_layers: list[nn.Module] = []

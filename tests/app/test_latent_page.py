@@ -58,7 +58,7 @@ def test_the_four_required_models_are_shipped_small_and_documented():
         kinds[name] = (entry["config"]["arch"], entry["config"]["dataset"])
     assert sum((CHECKPOINTS / e["file"]).stat().st_size for e in SHIPPED.values()) < 30 * 2**20
     assert ("mlp", "mnist-offline") in kinds.values() and ("dcgan", "mnist-offline") in kinds.values()
-    assert kinds["toy-ring"] == ("mlp", "ring") and kinds["seed-002-pattern"][0] == "pattern"
+    assert kinds["toy-ring"] == ("mlp", "ring") and kinds["pattern-1010"] == ("mlp", "pattern")
 
 
 @pytest.mark.parametrize("name", list(SHIPPED))

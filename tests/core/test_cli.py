@@ -226,3 +226,11 @@ def test_eval_json_reports_held_out_scores(capsys, runs: dict[str, Path]) -> Non
     assert {"heldout_loss_d", "heldout_loss_g"} <= set(result)
     code, text, _ = cli(capsys, "eval", runs["image"], "--n", "100")
     assert code == 0 and "heldout_d_real" in text and "heldout_d_fake" in text
+
+
+def test_eval_of_a_pattern_checkpoint_says_whether_the_pattern_is_learned(capsys, runs: dict[str, Path]) -> None:
+    code, out, _ = cli(capsys, "eval", runs["pattern"], "--json")
+    assert code == 0
+    metrics = json.loads(out)["metrics"]
+    assert metrics["pattern learned"]["value"] in ("yes", "no")
+    assert len(metrics["slot means"]["value"].split()) == 6

@@ -50,6 +50,7 @@ BAD_CONFIGS = [
     (dict(order="random"), "order"),
     (dict(init="kaiming"), "init"),
     (dict(g_activation="gelu"), "g_activation"),
+    (dict(g_output="softmax"), "g_output"),
     (dict(device="tpu"), "device"),
     (dict(device=""), "device"),
     (dict(device="cuda:first"), "device"),
@@ -126,7 +127,7 @@ def test_json_round_trip_preserves_every_field() -> None:
     unusual = TrainConfig(
         dataset="cifar10", image_size=32, channels=3, image_folder="x", data_dir="elsewhere",
         arch="dcgan", latent_dim=7, g_hidden=[3, 5], d_hidden=[9], g_activation="leaky_relu",
-        d_activation="relu", leaky_slope=0.3, dropout=0.25, g_batchnorm=True, bn_eps=0.8, ngf=12,
+        d_activation="relu", g_output="sigmoid", leaky_slope=0.3, dropout=0.25, g_batchnorm=True, bn_eps=0.8, ngf=12,
         ndf=10, d_first_bn=True, init="dcgan", pack=1, loss="mse", g_loss="saturating",
         d_update="split", noise="uniform01", noise_constant=0.75, optimizer="sgd", lr_g=0.003,
         lr_d=0.004, beta1=0.1, beta2=0.2, momentum=0.9, batch_size=24, d_steps=3, order="g_first",

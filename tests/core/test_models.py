@@ -32,6 +32,7 @@ HAND_COUNTS: dict[str, tuple[int, int]] = {
                      (784 * 256 + 256) + (256 * 256 + 256) + (256 * 1 + 1)),
     "seed-002-pattern": ((1 * 3 + 3) + 2 * 3 + (3 * 3 + 3) + 2 * 3 + (3 * 3 + 3) + 2 * 3 + (3 * 6 + 6),
                          (6 * 3 + 3) + 2 * 3 + (3 * 3 + 3) + 2 * 3 + (3 * 1 + 1)),
+    "pattern-1010": ((4 * 16 + 16) + (16 * 6 + 6), (6 * 16 + 16) + (16 * 1 + 1)),
     "seed-003-bn-mlp": ((100 * 128 + 128) + (128 * 256 + 256) + 2 * 256 + (256 * 512 + 512) + 2 * 512
                         + (512 * 1024 + 1024) + 2 * 1024 + (1024 * 784 + 784),
                         (784 * 512 + 512) + (512 * 256 + 256) + (256 * 1 + 1)),
@@ -118,6 +119,7 @@ EXPECTED_LAYERS: dict[str, tuple[list[tuple], list[tuple]]] = {
         [lin(1, 3), LR(0.02), ("LayerNorm", 3), lin(3, 3), LR(0.02), ("LayerNorm", 3),
          lin(3, 3), LR(0.02), ("LayerNorm", 3), lin(3, 6), LR(0.02)],
         [lin(6, 3), SIGMOID, ("LayerNorm", 3), lin(3, 3), SIGMOID, ("LayerNorm", 3), lin(3, 1), SIGMOID]),
+    "pattern-1010": ([lin(4, 16), LR(0.2), lin(16, 6), SIGMOID], [lin(6, 16), LR(0.2), lin(16, 1), SIGMOID]),
     "seed-003-bn-mlp": (
         [lin(100, 128), LR(0.2),
          lin(128, 256), ("BatchNorm1d", 256, 0.8), LR(0.2),
@@ -145,6 +147,16 @@ def test_seed_presets_have_the_seeds_exact_layers(name: str) -> None:
     expected_g, expected_d = EXPECTED_LAYERS[name]
     assert layers(generator) == expected_g
     assert layers(discriminator) == expected_d
+
+
+@pytest.mark.parametrize(("name", "auto_last"), [
+    ("seed-000-vanilla", "Tanh"), ("toy-ring", "Linear"), ("dcgan-small", "Tanh"),
+    ("seed-002-pattern", "LeakyReLU")])
+def test_g_output_auto_is_each_familys_own_and_the_others_replace_it(name: str, auto_last: str) -> None:
+    last = {choice: type(list(build_models(preset(name, g_output=choice))[0].modules())[-1]).__name__
+            for choice in ("auto", "leaky_relu", "sigmoid", "tanh", "none")}
+    assert last == {"auto": auto_last, "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid",
+                    "tanh": "Tanh", "none": "Linear" if name != "dcgan-small" else "ConvTranspose2d"}
 
 
 def test_seed_001_init_is_xavier_with_biases_in_0_1_to_0_2() -> None:

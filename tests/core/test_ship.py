@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gan_core.checkpoint import load_trainer
 from gan_core.errors import GanCoreError
-from gan_core.ship import INDEX, SHIPPED, ShippedIndexError, read_index
+from gan_core.pattern_score import trainer_pattern_score
+from gan_core.ship import CHECKPOINTS, INDEX, SHIPPED, ShippedIndexError, read_index
 
 GOOD = {"name": "toy-ring", "title": "2D toy", "file": "toy-ring.pt"}
 
@@ -16,6 +18,12 @@ def test_the_shipped_index_reads() -> None:
     entries = read_index()
     assert {e["name"] for e in entries} <= set(SHIPPED) and all(e["file"].endswith(".pt") for e in entries)
     assert read_index(INDEX.parent / "absent.json") == []
+
+
+def test_the_shipped_pattern_model_has_learned_the_pattern() -> None:
+    (name,) = [n for n in SHIPPED if n.startswith("pattern")]
+    score = trainer_pattern_score(load_trainer(CHECKPOINTS / f"{name}.pt", device="cpu"))
+    assert score["learned"], score["slot_means"]
 
 
 @pytest.mark.parametrize(("text", "words"), [

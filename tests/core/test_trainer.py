@@ -311,6 +311,27 @@ def test_huge_learning_rate_diverges_with_a_typed_error() -> None:
     assert f"step {caught.value.step}" in str(caught.value)
 
 
+@pytest.mark.parametrize("name", ["toy-ring", "seed-000-vanilla"])
+def test_a_dead_game_stops_like_a_divergence(name: str) -> None:
+    """BCE at learning rate 10: D saturates (toy-ring: 1 on real and fake; seed 000: every fake
+    at 0, G's loss pinned at the clamp).  No NaN ever appears, yet the run must stop with a word."""
+    trainer = Trainer(preset(name, device="cpu", loss="bce", lr_d=10.0, lr_g=10.0))
+    with pytest.raises(DivergenceError) as caught:
+        for _ in range(400):
+            trainer.step()
+    error = caught.value
+    assert error.step == error.rolled_back_to == trainer.step_count <= 300
+    assert len(trainer.history) == trainer.step_count     # the dead steps stay on the chart
+    assert "saturated" in str(error) and "\n" not in str(error) and "lr_d 10" in str(error)
+
+
+@pytest.mark.parametrize("name", ["seed-001-mlp", "seed-002-pattern", "pattern-1010", "toy-ring-collapse"])
+def test_normal_runs_are_never_called_dead_early_on(name: str) -> None:
+    """D winning outright (seed 001: D(x) 0.999, D(G(z)) 0.002) or G collapsed is not dead."""
+    trainer = trained(preset(name, device="cpu"), 200)      # twice the dead streak it would need
+    assert trainer.step_count == 200
+
+
 # ------------------------------------------------------------------------------- live changes
 def test_apply_changes_updates_optimizers_live() -> None:
     trainer = Trainer(small("toy-ring"))
