@@ -12,31 +12,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import torch
 
-from gan_core.errors import DivergenceError
+from bench.toy_quality import train_seed
 from gan_core.pattern_score import trainer_pattern_score
-from gan_core.presets import preset
-from gan_core.trainer import Trainer
 
 
 def run_seed(name: str, seed: int, steps: int | None) -> dict:
-    """Train ``name`` with ``seed`` and score its pattern; a diverged run is scored where it
-    rolled back, with the reason kept."""
-    config = preset(name, seed=seed, device="cpu", **({"steps": steps} if steps else {}))
-    trainer = Trainer(config)
-    started, note = time.perf_counter(), ""
-    try:
-        for _ in range(config.steps):
-            trainer.step()
-        trainer.flush()
-    except DivergenceError as exc:
-        note = str(exc)
-    return {"seed": seed, "steps": trainer.step_count,
-            "seconds": round(time.perf_counter() - started, 1), **trainer_pattern_score(trainer),
-            "note": note}
+    """Train ``name`` with ``seed`` and score its pattern (a diverged run where it rolled back)."""
+    trainer, seconds, note = train_seed(name, seed, steps)
+    return {"seed": seed, "steps": trainer.step_count, "seconds": round(seconds, 1),
+            **trainer_pattern_score(trainer), "note": note}
 
 
 def table(rows: list[dict]) -> str:

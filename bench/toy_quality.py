@@ -46,8 +46,9 @@ PUBLISHED: dict[str, list[tuple[str, int, float, float, float | None]]] = {
 FIGURES = ("modes", "high_quality", "reverse_kl")
 
 
-def run_seed(name: str, seed: int, steps: int | None) -> dict:
-    """Train ``name`` with ``seed`` and score it; a diverged run is scored where it rolled back."""
+def train_seed(name: str, seed: int, steps: int | None) -> tuple[Trainer, float, str]:
+    """Train ``name`` with ``seed`` headless on the CPU: (trainer, seconds, why it stopped early).
+    A diverged run is kept where it rolled back, so it can still be scored."""
     config = preset(name, seed=seed, device="cpu", **({"steps": steps} if steps else {}))
     trainer = Trainer(config)
     started, note = time.perf_counter(), ""
@@ -57,7 +58,13 @@ def run_seed(name: str, seed: int, steps: int | None) -> dict:
         trainer.flush()
     except DivergenceError as exc:
         note = str(exc)
-    seconds = time.perf_counter() - started
+    return trainer, time.perf_counter() - started, note
+
+
+def run_seed(name: str, seed: int, steps: int | None) -> dict:
+    """Train ``name`` with ``seed`` and score it."""
+    trainer, seconds, note = train_seed(name, seed, steps)
+    config = trainer.config
     scores = mode_metrics(trainer.sample(TOY_SAMPLES, seed=10_000 + seed), config.dataset)
     return {"recipe": name, "dataset": config.dataset, "seed": seed, "steps": trainer.step_count,
             "seconds": round(seconds, 1),

@@ -213,7 +213,7 @@ def _open_link() -> None:
         st.session_state[LINK_PROBLEMS] = problems
 
 
-def _share(runner: Controls, hide: tuple[str, ...]) -> None:
+def _share(runner: Commands, hide: tuple[str, ...]) -> None:
     """Keep the page's URL on the set-up, and offer it to copy."""
     params = to_params(st.session_state[PRESET_NAME], runner.config, hide)
     if st.query_params.to_dict() != params:

@@ -11,7 +11,6 @@ import torch
 
 from gan_core import CheckpointError, ConfigError, Trainer
 from gan_core import checkpoint as ckpt
-from gan_core.budget import BudgetError
 from gan_core.checkpoint import inspect_checkpoint, load_generator, load_trainer, read_checkpoint, save_state
 from gan_core.latent import LatentModel
 from gan_core.presets import preset
