@@ -7,8 +7,10 @@ processes by session for scheduling, the run takes turns with the server and the
 group rather than thread by thread.
 
 How: the child runs an ordinary Runner.  Every command goes down a pipe into the Runner's queue
-unchanged; every snapshot it publishes comes back up, whole but for its history, which only grows
-and so comes as its new rows (the one part of a snapshot whose size has no bound).  The cap on
+unchanged; every snapshot it publishes comes back up, but for what the parent has already: the
+history, which only grows, comes as its new rows (the one part whose size has no bound), and the
+real batch and each timeline grid come once, so the page's pictures of them, cached by identity,
+are encoded once.  The cap on
 training runs stays in the parent: the child's requests for a slot go up the pipe, and the
 answers (and the slots' "yield" and "wake") come down it as commands, so a child that dies never
 keeps a slot.
@@ -40,6 +42,7 @@ CONTEXT = multiprocessing.get_context("forkserver")
 # torch.optim's first optimiser does not import torch._dynamo again).
 PRELOAD = ("gan_core.run_process", "torch._dynamo")
 CONTEXT.set_forkserver_preload(list(PRELOAD))
+SENT = Ellipsis     # in a snapshot from the child: "as in the last one" (no field holds it)
 
 
 def start_forkserver(also_preload: tuple[str, ...] = ()) -> None:
@@ -113,8 +116,7 @@ class RunProcess(Commands):
             while True:
                 name, *args = self._conn.recv()
                 if name == "snapshot":
-                    snapshot, start, rows = args
-                    self.snapshot = replace(snapshot, history=self._history.extend(start, rows))
+                    self.snapshot = self._completed(*args)
                 elif name == "acquire":
                     self.send(("place", self._slots.acquire(self, self.send)))
                 elif name == "release":
@@ -126,6 +128,14 @@ class RunProcess(Commands):
         except (EOFError, OSError):
             pass
         self._ended()
+
+    def _completed(self, snapshot: Snapshot, start: int, rows: dict[str, np.ndarray]) -> Snapshot:
+        """The snapshot with what the child did not send again taken from the last one."""
+        last, earlier = self.snapshot, dict(self.snapshot.timeline)
+        return replace(snapshot, history=self._history.extend(start, rows),
+                       real=last.real if snapshot.real is SENT else snapshot.real,
+                       timeline=tuple((step, earlier[step] if grid is SENT else grid)
+                                      for step, grid in snapshot.timeline))
 
     def _ended(self) -> None:
         """The child has gone: free its slot, refuse its questions, and say so if it died."""
@@ -197,16 +207,20 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
 
 
 def _publisher(send: Tell) -> Callable[[Snapshot], None]:
-    """Send each snapshot with only the history rows the parent lacks.  The Runner's history
-    columns are views of buffers that only grow (HistoryArrays): while they stay on the buffer
-    last sent, the rows beyond the last sent are all that is new."""
-    sent: dict[str, Any] = {"buffer": None, "rows": 0}
+    """Send each snapshot without what the parent has: history rows it holds (the Runner's
+    columns are views of buffers that only grow, so while they stay on the buffer last sent, the
+    rows beyond the last sent are all that is new), the real batch sent before, and the timeline
+    grids of steps sent before (a step's grid never changes)."""
+    sent: dict[str, Any] = {"buffer": None, "rows": 0, "real": None, "steps": set()}
 
     def publish(snapshot: Snapshot) -> None:
         steps: np.ndarray = snapshot.history["step"]
         start = sent["rows"] if steps.base is not None and steps.base is sent["buffer"] else 0
-        sent.update(buffer=steps.base, rows=len(steps))   # kept alive, so its id is never reused
-        send(("snapshot", replace(snapshot, history={}), start,
+        real = SENT if snapshot.real is not None and snapshot.real is sent["real"] else snapshot.real
+        timeline = tuple((step, SENT if step in sent["steps"] else grid) for step, grid in snapshot.timeline)
+        # kept alive, so an id compared above is never a new object's
+        sent.update(buffer=steps.base, rows=len(steps), real=snapshot.real, steps={s for s, _ in timeline})
+        send(("snapshot", replace(snapshot, history={}, real=real, timeline=timeline), start,
               {column: values[start:] for column, values in snapshot.history.items()}))
     return publish
 

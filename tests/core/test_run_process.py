@@ -49,6 +49,19 @@ def test_live_changes_cross_the_pipe_and_bad_ones_are_refused_at_once(run: RunPr
     assert run.snapshot.config.lr_d == pattern().lr_d and run.snapshot.config.latent_dim == 1
 
 
+def test_pictures_the_page_has_drawn_arrive_once(run: RunProcess) -> None:
+    """The real batch and each timeline grid keep their identity across snapshots, so the page's
+    pictures of them, cached by identity, are encoded once."""
+    run.play()
+    first = run.wait_for(lambda s: len(s.timeline) >= 2, WAIT)
+    later = run.wait_for(lambda s: s.version > first.version + 2, WAIT)
+    run.pause()
+    earlier = dict(first.timeline)
+    assert later.real is first.real and later.real is not None
+    assert [grid is earlier[step] for step, grid in later.timeline if step in earlier] == \
+        [True] * len(set(earlier) & {step for step, _ in later.timeline})
+
+
 def test_the_run_trains_in_a_session_of_its_own(run: RunProcess) -> None:
     assert run.pid != os.getpid() and os.getsid(run.pid) == run.pid
 
