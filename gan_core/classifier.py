@@ -26,10 +26,10 @@ from .checkpoint import save_state
 from .config import ConfigError, TrainConfig
 from .data import Dataset, _fit, load_dataset
 from .errors import CheckpointError
+from .paths import CHECKPOINTS
 
 FORMAT = "gan-playground-digit-classifier"
 VERSION = 1
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_PATH = CHECKPOINTS / "digit_classifier.pt"
 INDEX_KEY = "classifier"     # our entry in checkpoints/index.json (the GAN entries live beside it)
 FEATURES = 64

@@ -316,11 +316,11 @@ class TrainConfig:
             key = key.strip()
             if not sep or not key:
                 raise ConfigError(key or item, "write overrides as key=value")
-            changes[key] = parse_value(self, key, raw.strip())
+            changes[key] = parse_value(key, raw.strip())
         return self.replace(**changes)
 
 
-def parse_value(config: TrainConfig, key: str, raw: str) -> Any:
+def parse_value(key: str, raw: str) -> Any:
     """Turn the text of a ``key=value`` override into the field's type."""
     hints = get_type_hints(TrainConfig)
     if key not in hints:

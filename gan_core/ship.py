@@ -21,8 +21,8 @@ import torch
 
 from .checkpoint import read_checkpoint
 from .errors import GanCoreError
+from .paths import CHECKPOINTS
 
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 INDEX = CHECKPOINTS / "index.json"
 REBUILD = "python -m gan_core.ship"
 THREADS = "1"

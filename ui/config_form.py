@@ -90,10 +90,10 @@ class Knob:
             return _shown(self.field, value)
         return float(value) if self.kind == "float" else value
 
-    def from_widget(self, config: TrainConfig, value: Any) -> Any:
+    def from_widget(self, value: Any) -> Any:
         if self.kind == "folder":
             return _folder_options().get(value, "")
-        return parse_value(config, self.field, value) if self.kind == "widths" else value
+        return parse_value(self.field, value) if self.kind == "widths" else value
 
 
 def knob_key(field: str) -> str:
@@ -268,7 +268,7 @@ def form_values() -> dict[str, Any]:
 def form_config(values: dict[str, Any]) -> TrainConfig:
     """The config the knobs describe.  Raises ConfigError naming the first bad field."""
     base = st.session_state[BASE]
-    return base.replace(**{k.field: k.from_widget(base, values[k.field]) for k in KNOBS})
+    return base.replace(**{k.field: k.from_widget(values[k.field]) for k in KNOBS})
 
 
 def _apply_form(runner: Commands, values: dict[str, Any]) -> tuple[Commands, ConfigError | None]:

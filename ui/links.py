@@ -52,7 +52,7 @@ def from_params(params: Mapping[str, str], default: str) -> tuple[str, TrainConf
             problems.append(f"{key}: chosen by the server, not by a link")
             continue
         try:
-            config = config.replace(**{key: parse_value(config, key, raw)})
+            config = config.replace(**{key: parse_value(key, raw)})
         except (ConfigError, TypeError, json.JSONDecodeError) as exc:
             problems.append(str(exc))
     return name, config, problems
