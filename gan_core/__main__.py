@@ -20,6 +20,7 @@ from .render import png_bytes, samples_picture
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _use_threads(getattr(args, "threads", None))
     try:
         return args.run(args)
     except (GanCoreError, KeyError) as exc:
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--resume", type=Path, help="continue from this checkpoint instead of a preset")
     p.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    _threads_arg(p)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("sample", help="generate samples from a checkpoint")
@@ -53,12 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=at_least(1), default=64, help="how many samples")
     p.add_argument("--seed", type=at_least(0), default=0, help="seed of the latent vectors")
     p.add_argument("--out", type=Path, required=True, help=".png picture or .npz array 'samples'")
+    _threads_arg(p)
     p.set_defaults(run=cmd_sample)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on held-out data")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--n", type=at_least(2), default=2500, help="samples to score")
     p.add_argument("--json", action="store_true")
+    _threads_arg(p)
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("train-classifier", help="train the digit classifier behind the digit metrics")
@@ -69,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="file to write; its figures go into index.json beside it")
     p.set_defaults(run=cmd_train_classifier)
     return parser
+
+
+def _use_threads(requested: int | None) -> None:
+    """torch's thread count for this command (``cli_threads``): its default of one thread per core
+    leaves no core for anything else, and on a 2-core machine with one core busy a toy run then
+    crawls at a fraction of a step per second."""
+    import torch
+
+    from .threads import cli_threads
+    torch.set_num_threads(cli_threads(requested))
+
+
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=at_least(1),
+                   help="CPU threads for torch (default: OMP_NUM_THREADS if set, else all cores but one)")
 
 
 def at_least(low: int) -> Callable[[str], int]:

@@ -234,3 +234,4 @@ def test_eval_of_a_pattern_checkpoint_says_whether_the_pattern_is_learned(capsys
     metrics = json.loads(out)["metrics"]
     assert metrics["pattern learned"]["value"] in ("yes", "no")
     assert len(metrics["slot means"]["value"].split()) == 6
+
