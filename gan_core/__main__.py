@@ -10,12 +10,14 @@ from typing import Callable
 
 import numpy as np
 
-from .checkpoint import load_generator, load_trainer
+from .checkpoint import load_trainer
 from .config import TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .models import model_info
 from .presets import PRESETS, describe, preset
 from .render import png_bytes, samples_picture
+
+REAL_POINTS = 2000      # real points drawn faintly behind a toy's samples
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,25 +187,29 @@ def _overrides_as_changes(config: TrainConfig, assignments: list[str]) -> dict:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    import torch
-
-    from .noise import sample_noise
-    generator, config, _ = load_generator(args.checkpoint)
-    z = sample_noise(config.noise, args.n, config.latent_dim,
-                     generator=torch.Generator().manual_seed(args.seed), device="cpu",
-                     constant=config.noise_constant)
-    with torch.no_grad():
-        samples = generator(z)
+    from .latent import LatentModel
+    model = LatentModel.load(args.checkpoint)
+    samples = model.generate(model.z_from_seed(args.seed, args.n))   # the Latent explorer's z
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix == ".npz":
         np.savez_compressed(args.out, samples=samples.numpy())
     elif args.out.suffix == ".png":
-        args.out.write_bytes(png_bytes(samples_picture(samples, config.data_kind)))
+        args.out.write_bytes(png_bytes(_picture(samples, model.config)))
     else:
         print("error: --out must end in .png or .npz", file=sys.stderr)
         return 2
     print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
     return 0
+
+
+def _picture(samples, config: TrainConfig) -> np.ndarray:
+    """Digits as a grid, patterns as a strip, 2D points as a scatter plot with axes over the
+    real data (drawn faintly: where G should be)."""
+    if config.data_kind != "points":
+        return samples_picture(samples, config.data_kind)
+    from .data import load_dataset
+    from .point_plot import scatter_plot
+    return scatter_plot(samples, load_dataset(config).held_out[:REAL_POINTS])
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
