@@ -70,6 +70,7 @@ from gan_core.presets import PRESETS, preset
 from gan_core.render import png_bytes, samples_picture
 from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot, training_threads
 from gan_core.ship import cpu_name
+from gan_core.threads import cli_threads
 from gan_core.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,8 +356,8 @@ def run_worker(name: str, device: str, quick: bool, threads: int | None) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args.threads = cli_threads(args.threads)
+    torch.set_num_threads(args.threads)
     plan = QUICK if args.quick else FULL
     if args.worker:
         print(json.dumps(bench_preset(args.worker, args.device, plan)))
@@ -390,7 +391,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], help="one device (default: cpu, and cuda if present)")
     p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS), metavar="PRESET",
                    help="presets to measure (default: all)")
-    p.add_argument("--threads", type=int, help="torch CPU threads for both loops (default: torch's own)")
+    p.add_argument("--threads", type=int, help="torch CPU threads for both loops (default: the CLI's "
+                                               "choice, gan_core.threads.cli_threads)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results "
                                                                    f"(default: {DEFAULT_JSON.relative_to(ROOT)})")
     p.add_argument("--worker", help=argparse.SUPPRESS)   # internal: measure one preset, print JSON

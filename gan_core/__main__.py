@@ -10,16 +10,19 @@ from typing import Callable
 
 import numpy as np
 
-from .checkpoint import load_generator, load_trainer
+from .checkpoint import load_trainer
 from .config import TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .models import model_info
 from .presets import PRESETS, describe, preset
 from .render import png_bytes, samples_picture
 
+REAL_POINTS = 2000      # real points drawn faintly behind a toy's samples
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _use_threads(getattr(args, "threads", None))
     try:
         return args.run(args)
     except (GanCoreError, KeyError) as exc:
@@ -46,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--resume", type=Path, help="continue from this checkpoint instead of a preset")
     p.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    _threads_arg(p)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("sample", help="generate samples from a checkpoint")
@@ -53,12 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=at_least(1), default=64, help="how many samples")
     p.add_argument("--seed", type=at_least(0), default=0, help="seed of the latent vectors")
     p.add_argument("--out", type=Path, required=True, help=".png picture or .npz array 'samples'")
+    _threads_arg(p)
     p.set_defaults(run=cmd_sample)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on held-out data")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--n", type=at_least(2), default=2500, help="samples to score")
     p.add_argument("--json", action="store_true")
+    _threads_arg(p)
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("train-classifier", help="train the digit classifier behind the digit metrics")
@@ -69,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="file to write; its figures go into index.json beside it")
     p.set_defaults(run=cmd_train_classifier)
     return parser
+
+
+def _use_threads(requested: int | None) -> None:
+    """torch's thread count for this command (``cli_threads``): its default of one thread per core
+    leaves no core for anything else, and on a 2-core machine with one core busy a toy run then
+    crawls at a fraction of a step per second."""
+    import torch
+
+    from .threads import cli_threads
+    torch.set_num_threads(cli_threads(requested))
+
+
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=at_least(1),
+                   help="CPU threads for torch (default: OMP_NUM_THREADS if set, else all cores but one)")
 
 
 def at_least(low: int) -> Callable[[str], int]:
@@ -166,25 +187,29 @@ def _overrides_as_changes(config: TrainConfig, assignments: list[str]) -> dict:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    import torch
-
-    from .noise import sample_noise
-    generator, config, _ = load_generator(args.checkpoint)
-    z = sample_noise(config.noise, args.n, config.latent_dim,
-                     generator=torch.Generator().manual_seed(args.seed), device="cpu",
-                     constant=config.noise_constant)
-    with torch.no_grad():
-        samples = generator(z)
+    from .latent import LatentModel
+    model = LatentModel.load(args.checkpoint)
+    samples = model.generate(model.z_from_seed(args.seed, args.n))   # the Latent explorer's z
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix == ".npz":
         np.savez_compressed(args.out, samples=samples.numpy())
     elif args.out.suffix == ".png":
-        args.out.write_bytes(png_bytes(samples_picture(samples, config.data_kind)))
+        args.out.write_bytes(png_bytes(_picture(samples, model.config)))
     else:
         print("error: --out must end in .png or .npz", file=sys.stderr)
         return 2
     print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
     return 0
+
+
+def _picture(samples, config: TrainConfig) -> np.ndarray:
+    """Digits as a grid, patterns as a strip, 2D points as a scatter plot with axes over the
+    real data (drawn faintly: where G should be)."""
+    if config.data_kind != "points":
+        return samples_picture(samples, config.data_kind)
+    from .data import load_dataset
+    from .point_plot import scatter_plot
+    return scatter_plot(samples, load_dataset(config).held_out[:REAL_POINTS])
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -234,3 +234,28 @@ def test_eval_of_a_pattern_checkpoint_says_whether_the_pattern_is_learned(capsys
     metrics = json.loads(out)["metrics"]
     assert metrics["pattern learned"]["value"] in ("yes", "no")
     assert len(metrics["slot means"]["value"].split()) == 6
+
+
+def test_toy_sample_png_is_a_scatter_plot_with_axes(capsys, runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "toy.png"
+    assert cli(capsys, "sample", runs["toy"], "--n", "256", "--out", out)[0] == 0
+    with Image.open(out) as picture:
+        pixels = np.asarray(picture.convert("RGB")).astype(int)
+    dark = pixels.sum(axis=2) < 3 * 128
+    height, width = dark.shape
+    columns, rows = dark.sum(axis=0), dark.sum(axis=1)
+    assert columns[: width // 4].max() > 0.7 * height, "a y axis line near the left edge"
+    assert rows[-height // 4:].max() > 0.7 * width, "an x axis line near the bottom edge"
+    blue = (pixels[..., 2] > 120) & (pixels[..., 0] < 80) & (pixels[..., 1] < 100)
+    assert blue.sum() > 200, "the generated points are visible"
+    faint = (pixels[..., 0] > 220) & (pixels[..., 1] > 160) & (pixels[..., 1] < 220) & (pixels[..., 2] < 180)
+    assert faint.sum() > 50, "the real data shows faintly behind them"
+
+
+def test_sample_draws_z_as_the_latent_explorer_does(capsys, runs: dict[str, Path], tmp_path: Path) -> None:
+    from gan_core.latent import LatentModel
+    out = tmp_path / "s.npz"
+    assert cli(capsys, "sample", runs["toy"], "--n", "5", "--seed", "7", "--out", out)[0] == 0
+    model = LatentModel.load(runs["toy"])
+    with np.load(out) as archive:
+        assert np.array_equal(archive["samples"], model.generate(model.z_from_seed(7, 5)).numpy())

@@ -1,0 +1,115 @@
+"""A 2D scatter plot with axes, drawn with Pillow: what ``python -m gan_core sample`` writes for
+the toy data sets (matplotlib is not a dependency, and a bare cloud of dots without axes does not
+say where the points are).
+
+The generated points are drawn over the real data, which is drawn faintly, on one square scale
+(a ring stays round), with tick marks and numbers on both axes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+SIZE = 480                          # side of the picture in pixels
+MARGIN = (52, 14, 14, 40)           # left, top, right, bottom: room for the tick labels
+GENERATED = (31, 60, 140)           # dark blue, as the app's charts
+REAL = (244, 190, 140)              # faint orange: the target, behind the samples
+AXIS = (60, 60, 60)
+TICKS = 5                           # about this many ticks per axis
+
+
+def scatter_plot(points: torch.Tensor | np.ndarray, real: torch.Tensor | np.ndarray | None = None,
+                 size: int = SIZE) -> np.ndarray:
+    """(N, 2) generated ``points`` (and optionally the ``real`` data) -> a (size, size, 3) uint8
+    picture with axes, ticks and a legend."""
+    gen = _as_array(points)
+    ref = _as_array(real) if real is not None else None
+    low, high = _extent(gen, ref)
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    box = (MARGIN[0], MARGIN[1], size - MARGIN[2], size - MARGIN[3])
+    to_pixels = _mapping(box, low, high)
+    if ref is not None:
+        _dots(draw, to_pixels(ref), REAL, 1, box)
+    _dots(draw, to_pixels(gen), GENERATED, 2, box)
+    _axes(draw, box, low, high, to_pixels)
+    _legend(draw, box, len(gen), ref is not None)
+    return np.asarray(image)
+
+
+def _as_array(points: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(points, torch.Tensor):
+        points = points.detach().float().cpu().numpy()
+    return np.asarray(points, dtype=np.float64).reshape(-1, 2)
+
+
+def _extent(gen: np.ndarray, ref: np.ndarray | None) -> tuple[float, float]:
+    """One range for both axes: the real data and the bulk of the samples (1st-99th percentile,
+    so a few wild samples do not squash the picture), padded by 8%."""
+    finite = gen[np.isfinite(gen).all(axis=1)]
+    parts = [np.percentile(finite, [1, 99], axis=0)] if len(finite) else []
+    if ref is not None:
+        parts.append(np.stack([ref.min(axis=0), ref.max(axis=0)]))
+    if not parts:
+        return -1.0, 1.0
+    both = np.concatenate(parts)
+    low, high = float(both.min()), float(both.max())
+    pad = max(high - low, 1e-6) * 0.08
+    return low - pad, high + pad
+
+
+def _mapping(box: tuple[int, int, int, int], low: float, high: float):
+    """Data coordinates -> pixel coordinates inside ``box`` (y grows upwards in the data)."""
+    left, top, right, bottom = box
+    scale = (right - left) / (high - low)
+
+    def to_pixels(xy: np.ndarray) -> np.ndarray:
+        return np.stack([left + (xy[:, 0] - low) * scale, bottom - (xy[:, 1] - low) * scale], axis=1)
+    return to_pixels
+
+
+def _dots(draw: ImageDraw.ImageDraw, pixels: np.ndarray, colour: tuple[int, int, int], radius: int,
+          box: tuple[int, int, int, int]) -> None:
+    left, top, right, bottom = box
+    inside = np.isfinite(pixels).all(axis=1) & (pixels[:, 0] >= left) & (pixels[:, 0] <= right) \
+        & (pixels[:, 1] >= top) & (pixels[:, 1] <= bottom)
+    for x, y in pixels[inside]:
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+
+
+def nice_ticks(low: float, high: float, count: int = TICKS) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [low, high]."""
+    raw = (high - low) / max(count, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _axes(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], low: float, high: float,
+          to_pixels) -> None:
+    """The frame's left and bottom edges as axes, with ticks and their values."""
+    left, top, right, bottom = box
+    font = ImageFont.load_default()
+    draw.line((left, top, left, bottom), fill=AXIS, width=2)
+    draw.line((left, bottom, right, bottom), fill=AXIS, width=2)
+    for value in nice_ticks(low, high):
+        x, y = to_pixels(np.array([[value, value]]))[0]
+        label = f"{value:g}"
+        draw.line((x, bottom, x, bottom + 5), fill=AXIS, width=1)
+        draw.text((x, bottom + 7), label, fill=AXIS, font=font, anchor="ma")
+        draw.line((left - 5, y, left, y), fill=AXIS, width=1)
+        draw.text((left - 8, y), label, fill=AXIS, font=font, anchor="rm")
+    draw.text(((left + right) / 2, bottom + 22), "x", fill=AXIS, font=font, anchor="ma")
+    draw.text((left - 40, (top + bottom) / 2), "y", fill=AXIS, font=font, anchor="mm")
+
+
+def _legend(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], n: int, with_real: bool) -> None:
+    font = ImageFont.load_default()
+    x, y = box[0] + 8, box[1] + 4
+    draw.text((x, y), f"G(z): {n:,} samples", fill=GENERATED, font=font)
+    if with_real:
+        draw.text((x, y + 14), "real data", fill=(200, 120, 60), font=font)
