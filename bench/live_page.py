@@ -29,7 +29,8 @@ from pathlib import Path
 
 from bench.app_server import ROOT, launched_chromium, running_app
 from gan_core.presets import PRESETS, preset
-from gan_core.runner import SLOTS, training_threads
+from gan_core.runner import SLOTS
+from gan_core.threads import training_threads
 
 WAIT_MS = 60_000
 # The last step drawn on the loss chart (Plotly keeps the traces it drew on the chart's div).
@@ -157,7 +158,7 @@ def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -
 
 def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3) -> list[dict]:
     """The figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``."""
-    threads, results = training_threads(SLOTS), []
+    threads, results = training_threads(SLOTS.limit), []
     for name in names:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()

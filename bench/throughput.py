@@ -31,7 +31,7 @@ Each (device, preset) runs in its own subprocess, so its peak memory is its own.
   every 0.5 s like the app, reads ``runner.snapshot`` and touches every part of it (each history
   column, the samples as a PNG picture, the toy view's arrays), alternately; "page cost" is
   1 - with_page / alone, and "publish cost" is 1 - alone / bare Trainer, the bare Trainer timed
-  again at the runner's thread count (``gan_core.runner.training_threads``: the server keeps a core).
+  again at the runner's thread count (``gan_core.threads.training_threads``: the server keeps a core).
 - **Slider latency.**  ``bench.latency_latent.measure_slider_latency`` (new z -> G -> PNG, as the
   latent page does it) on a checkpoint of the preset's G: the time depends on the architecture,
   not on the weights, so the benchmark's own model stands in for the shipped one.
@@ -68,7 +68,8 @@ from gan_core.errors import DivergenceError
 from gan_core.models import model_info
 from gan_core.presets import PRESETS, preset
 from gan_core.render import png_bytes, samples_picture
-from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot, training_threads
+from gan_core.runner import SLOTS, RunSlots, Runner, Snapshot
+from gan_core.threads import training_threads
 from gan_core.ship import cpu_name
 from gan_core.threads import cli_threads
 from gan_core.trainer import Trainer
@@ -316,7 +317,7 @@ def bench_preset(name: str, device_name: str, plan: Plan) -> dict[str, Any]:
         "latency": slider_latency(ours.trainer, plan.latency_repeats),
     }
     # The bare Trainer again, at the thread count the app's training threads use.
-    threads = training_threads(SLOTS)
+    threads = training_threads(SLOTS.limit)
     torch.set_num_threads(threads)
     bare = statistics.median(_rate(ours.step, ours.finish, ab["steps_per_block"], device) for _ in range(2))
     del ours, seed

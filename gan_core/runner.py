@@ -28,6 +28,7 @@ from . import metrics as quality
 from .checkpoint import trainer_bytes
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
+from .threads import training_threads
 from .trainer import LIVE_FIELDS, STEP_KINDS, History, Trainer
 from .turns import Place, RunSlots
 from .visuals import LiveViews, ToyView
@@ -72,13 +73,6 @@ class Status(str, Enum):
     @property
     def ended(self) -> bool:
         return self in (Status.FAILED, Status.STOPPED)
-
-
-def training_threads(slots: RunSlots) -> int:
-    """CPU threads for one run's training thread: one core stays free for the web server, and the
-    runs that may train at once share the others (oversubscribed OpenMP threads wait for each
-    other at every op)."""
-    return max(1, ((os.cpu_count() or 1) - 1) // slots.limit)
 
 
 class HistoryArrays:
@@ -258,7 +252,7 @@ class Runner(Commands):
 
     # ------------------------------------------------------------------ the thread
     def _main(self) -> None:
-        torch.set_num_threads(training_threads(self._slots))   # for this thread's ops
+        torch.set_num_threads(training_threads(self._slots.limit))   # for this thread's ops
         try:
             if self._trainer is None:
                 self._trainer = Trainer(self.config)

@@ -122,6 +122,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("d_hidden", "widths", "D hidden widths", "Model", ("arch", ("mlp", "pattern"))),
     Knob("ngf", "int", "G width (ngf)", "Model", DCGAN),
     Knob("ndf", "int", "D width (ndf)", "Model", DCGAN),
+    Knob("g_output", "choice", "G output", "Model"),
     Knob("init", "choice", "Weight init", "Model"),
     Knob("g_activation", "choice", "G activation", "Model details", MLP),
     Knob("d_activation", "choice", "D activation", "Model details", MLP),
