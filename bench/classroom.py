@@ -67,8 +67,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # clock, as Python's time.time()), polled by a MutationObserver, never by the driver.
 RECORDER = """(() => {
   const log = {nav: performance.timeOrigin, title: null, playReady: null, events: []};
-  const text = sel => { const n = document.querySelector(sel); return n ? n.textContent.trim() : null; };
-  const tile = key => `.st-key-stats [data-stat='${key}'] .stat-value`;
+  const metric = label => {   // the value of the run figure (st.metric) with this label
+    for (const m of document.querySelectorAll(".st-key-stats [data-testid='stMetric']")) {
+      const l = m.querySelector("[data-testid='stMetricLabel']");
+      if (l && l.textContent.trim() === label) {
+        const v = m.querySelector("[data-testid='stMetricValue']");
+        return v ? v.textContent.trim() : null;
+      }
+    }
+    return null;
+  };
   const enabled = key => { const b = document.querySelector(`.st-key-${key} button`); return !!b && !b.disabled; };
   let status = null, step = null;
   const check = () => {
@@ -76,9 +84,9 @@ RECORDER = """(() => {
     const h1 = document.querySelector("[data-testid='stMain'] h1");
     if (log.title === null && h1 && h1.getClientRects().length) log.title = now;
     if (log.playReady === null && enabled('play')) log.playReady = now;
-    const s = text(tile('status'));
+    const s = metric('Status');
     if (s && s !== status) { status = s; log.events.push([now, 'status', s]); }
-    const k = text(tile('step'));
+    const k = metric('Step');
     if (k && k !== step) { step = k; log.events.push([now, 'step', Number(k.replace(/,/g, ''))]); }
   };
   document.addEventListener('click', e => {
