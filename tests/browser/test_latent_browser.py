@@ -6,6 +6,7 @@ from pathlib import Path
 
 from conftest import save_screenshot
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from gan_core.paths import CHECKPOINTS
 
@@ -15,8 +16,15 @@ WAIT = 60_000   # ms: the first render imports torch and loads a model on a busy
 def open_explorer(page: Page, model: str = "DCGAN on MNIST digits") -> None:
     page.get_by_role("link", name="Latent explorer").click()
     expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=WAIT)
-    page.get_by_test_id("stSelectbox").filter(has_text="Shipped model").click()
-    page.get_by_role("option", name=model).click()
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Shipped model")
+    expect(picker).to_be_visible(timeout=WAIT)
+    for _ in range(5):   # a rerun that lands while the list is open closes it: open it again
+        picker.click()
+        try:
+            page.get_by_role("option", name=model).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     expect(page.get_by_text("trained", exact=False).first).to_be_visible(timeout=WAIT)
 
 
