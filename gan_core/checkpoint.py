@@ -35,7 +35,7 @@ def trainer_state(trainer) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "config": trainer.config.to_json(),
             "step": trainer.step_count, "G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
             "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(),
-            "history": trainer.history.to_dict(), "rng": rng}
+            "history": trainer.history.to_dict(), "rng": rng, "training_seconds": float(trainer.training_seconds)}
 
 
 def trainer_bytes(trainer) -> bytes:

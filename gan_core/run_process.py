@@ -9,8 +9,8 @@ group rather than thread by thread.
 How: the child runs an ordinary Runner.  Every command goes down a pipe into the Runner's queue
 unchanged; every snapshot it publishes comes back up, but for what the parent has already: the
 history, which only grows, comes as its new rows (the one part whose size has no bound), and the
-real batch and each timeline grid come once, so the page's pictures of them, cached by identity,
-are encoded once.  The cap on
+real batch and each timeline grid come once (for a comparison: for each variant), so the page's
+pictures of them, cached by identity, are encoded once.  The cap on
 training runs stays in the parent: the child's requests for a slot go up the pipe, and the
 answers (and the slots' "yield" and "wake") come down it as commands, so a child that dies never
 keeps a slot.
@@ -27,11 +27,11 @@ import threading
 from concurrent.futures import Future
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
-from .checkpoint import load_trainer
+from .compare import Lockstep
 from .config import TrainConfig
 from .errors import GanCoreError
 from .runner import EMPTY, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Status
@@ -55,22 +55,23 @@ def start_forkserver(also_preload: tuple[str, ...] = ()) -> None:
 
 
 class RunProcess(Commands):
-    """A run trained by a child process.  ``stop`` ends the child; a child that ends by itself
-    shows as a failed run."""
+    """A run (one config, or a comparison's configs) trained by a child process.  ``stop`` ends
+    the child; a child that ends by itself shows as a failed run."""
 
-    def __init__(self, config: TrainConfig, *, checkpoint: bytes | None = None, slots: RunSlots = SLOTS,
-                 refresh_seconds: float = 0.25):
-        self.config = config.validate()
+    def __init__(self, config: TrainConfig | Sequence[TrainConfig], *, checkpoint: bytes | None = None,
+                 slots: RunSlots = SLOTS, refresh_seconds: float = 0.25):
+        self.configs = [c.validate() for c in ([config] if isinstance(config, TrainConfig) else config)]
+        self.config = self.configs[0]
         self.snapshot: Snapshot = EMPTY
         self._slots = slots
         self._questions: dict[int, Future] = {}
         self._ids = itertools.count()
-        self._history = HistoryArrays()
+        self._joiners: dict[Any, _Joiner] = {}
         self._gone = False                       # the child has closed its end of the pipe
         self._conn, theirs = CONTEXT.Pipe()
         self._send_lock = threading.Lock()
         self._process = CONTEXT.Process(target=_child, name="gan-run", daemon=True,
-                                        args=(theirs, self.config, checkpoint, refresh_seconds, slots.limit))
+                                        args=(theirs, self.configs, checkpoint, refresh_seconds, slots.limit))
         self._process.start()
         theirs.close()
         self._receiver = threading.Thread(target=self._receive, name="gan-run-receiver", daemon=True)
@@ -129,13 +130,13 @@ class RunProcess(Commands):
             pass
         self._ended()
 
-    def _completed(self, snapshot: Snapshot, start: int, rows: dict[str, np.ndarray]) -> Snapshot:
+    def _completed(self, run: _Stripped, variants: tuple[_Stripped, ...]) -> Snapshot:
         """The snapshot with what the child did not send again taken from the last one."""
-        last, earlier = self.snapshot, dict(self.snapshot.timeline)
-        return replace(snapshot, history=self._history.extend(start, rows),
-                       real=last.real if snapshot.real is SENT else snapshot.real,
-                       timeline=tuple((step, earlier[step] if grid is SENT else grid)
-                                      for step, grid in snapshot.timeline))
+        last = self.snapshot
+        whole = self._joiners.setdefault("run", _Joiner()).join(run, last)
+        return replace(whole, variants=tuple(
+            self._joiners.setdefault(i, _Joiner()).join(variant, last.variants[i] if i < len(last.variants) else EMPTY)
+            for i, variant in enumerate(variants)))
 
     def _ended(self) -> None:
         """The child has gone: free its slot, refuse its questions, and say so if it died."""
@@ -169,7 +170,7 @@ class _ParentSlots:
         self._send(("release",))
 
 
-def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refresh_seconds: float,
+def _child(conn: Connection, configs: list[TrainConfig], checkpoint: bytes | None, refresh_seconds: float,
            slots_limit: int) -> None:
     """Train with a Runner and pass it the pipe's commands until told to stop or the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the server, and that stops us
@@ -184,13 +185,13 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
                 pass          # the parent has gone: the loop below sees the pipe close
 
     try:
-        # The parent checked the file and decided the config (the server's paths, its device).
-        trainer = load_trainer(checkpoint, overrides=config.to_dict()) if checkpoint is not None else None
+        # The parent checked the file and decided the configs (the server's paths, its device).
+        lockstep = Lockstep.load(checkpoint, configs) if checkpoint is not None else None
     except GanCoreError as exc:
-        _publisher(send)(replace(EMPTY, status=Status.FAILED, message=str(exc), config=config, version=1))
+        _publisher(send)(replace(EMPTY, status=Status.FAILED, message=str(exc), config=configs[0], version=1))
         return
-    runner = Runner(config, trainer=trainer, slots=_ParentSlots(send, slots_limit), refresh_seconds=refresh_seconds,
-                    on_publish=_publisher(send))
+    runner = Runner(configs, trainer=lockstep, slots=_ParentSlots(send, slots_limit),
+                    refresh_seconds=refresh_seconds, on_publish=_publisher(send))
     while True:
         try:
             command = conn.recv()
@@ -206,22 +207,54 @@ def _child(conn: Connection, config: TrainConfig, checkpoint: bytes | None, refr
     runner.stop()
 
 
+_Stripped = tuple[Snapshot, int, dict[str, np.ndarray]]   # a snapshot as sent, its first new row, the rows
+
+
+class _Stripper:
+    """Takes out of one run's (or variant's) snapshots what the parent has: history rows it holds
+    (the Runner's columns are views of buffers that only grow, so while they stay on the buffer
+    last sent, the rows beyond the last sent are all that is new), the real batch sent before,
+    and the timeline grids of steps sent before (a step's grid never changes)."""
+
+    def __init__(self) -> None:
+        self._buffer: Any = None
+        self._rows, self._real, self._steps = 0, None, set()
+
+    def strip(self, snapshot: Snapshot) -> _Stripped:
+        steps: np.ndarray = snapshot.history["step"]
+        start = self._rows if steps.base is not None and steps.base is self._buffer else 0
+        real = SENT if snapshot.real is not None and snapshot.real is self._real else snapshot.real
+        timeline = tuple((step, SENT if step in self._steps else grid) for step, grid in snapshot.timeline)
+        # kept alive, so an id compared above is never a new object's
+        self._buffer, self._rows, self._real = steps.base, len(steps), snapshot.real
+        self._steps = {s for s, _ in timeline}
+        return (replace(snapshot, history={}, real=real, timeline=timeline, variants=()), start,
+                {column: values[start:] for column, values in snapshot.history.items()})
+
+
+class _Joiner:
+    """The parent's side of a _Stripper: puts back what was not sent again."""
+
+    def __init__(self) -> None:
+        self._history = HistoryArrays()
+
+    def join(self, stripped: _Stripped, last: Snapshot) -> Snapshot:
+        snapshot, start, rows = stripped
+        earlier = dict(last.timeline)
+        return replace(snapshot, history=self._history.extend(start, rows),
+                       real=last.real if snapshot.real is SENT else snapshot.real,
+                       timeline=tuple((step, earlier[step] if grid is SENT else grid)
+                                      for step, grid in snapshot.timeline))
+
+
 def _publisher(send: Tell) -> Callable[[Snapshot], None]:
-    """Send each snapshot without what the parent has: history rows it holds (the Runner's
-    columns are views of buffers that only grow, so while they stay on the buffer last sent, the
-    rows beyond the last sent are all that is new), the real batch sent before, and the timeline
-    grids of steps sent before (a step's grid never changes)."""
-    sent: dict[str, Any] = {"buffer": None, "rows": 0, "real": None, "steps": set()}
+    """Send each snapshot, and each of a comparison's variants, without what the parent has."""
+    strippers: dict[Any, _Stripper] = {}
 
     def publish(snapshot: Snapshot) -> None:
-        steps: np.ndarray = snapshot.history["step"]
-        start = sent["rows"] if steps.base is not None and steps.base is sent["buffer"] else 0
-        real = SENT if snapshot.real is not None and snapshot.real is sent["real"] else snapshot.real
-        timeline = tuple((step, SENT if step in sent["steps"] else grid) for step, grid in snapshot.timeline)
-        # kept alive, so an id compared above is never a new object's
-        sent.update(buffer=steps.base, rows=len(steps), real=snapshot.real, steps={s for s, _ in timeline})
-        send(("snapshot", replace(snapshot, history={}, real=real, timeline=timeline), start,
-              {column: values[start:] for column, values in snapshot.history.items()}))
+        run = strippers.setdefault("run", _Stripper()).strip(snapshot)
+        variants = tuple(strippers.setdefault(i, _Stripper()).strip(v) for i, v in enumerate(snapshot.variants))
+        send(("snapshot", run, variants))
     return publish
 
 

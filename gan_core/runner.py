@@ -1,6 +1,7 @@
-"""Runner: one Trainer on a background thread, driven by commands, read through Snapshots.
+"""Runner: one run (a Trainer, or a comparison's Trainers in lockstep) on a background thread,
+driven by commands, read through Snapshots.
 
-The page never touches the Trainer.  It sends commands (play, pause, step, change a knob, ask for
+The page never touches a Trainer.  It sends commands (play, pause, step, change a knob, ask for
 a file), which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an
 immutable picture of the run that the thread replaces with one reference swap after every chunk
 of steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can
@@ -19,13 +20,13 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from . import metrics as quality
-from .checkpoint import trainer_bytes
+from .compare import Lockstep
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .threads import training_threads
@@ -132,6 +133,7 @@ class Snapshot:
     data_note: str = ""
     queue_position: int = 0           # while queued: its place in line (1 = next); else 0
     eta_seconds: float = 0.0          # while queued: the estimated wait for a turn
+    variants: tuple[Snapshot, ...] = ()   # a comparison's: one per variant (the fields above are A's)
 
     def restated(self, **changes: Any) -> Snapshot:
         """This snapshot with a new status (and no rate, no place in line unless given), for a
@@ -153,7 +155,8 @@ class Commands:
     vocabulary that ``Runner._apply`` dispatches.  A subclass says how a command travels
     (``send``) and how a question comes back (``ask``)."""
 
-    config: TrainConfig
+    config: TrainConfig               # the run's, or a comparison's first variant's
+    configs: list[TrainConfig]        # one per variant (one for a plain run)
     snapshot: Snapshot
 
     def play(self) -> None:
@@ -203,27 +206,47 @@ class Commands:
         raise NotImplementedError
 
 
-class Runner(Commands):
-    """Drive one Trainer from a background thread.  Every method is safe from any thread and
-    returns at once.  ``on_publish``, if given, gets every snapshot on the training thread."""
+class _Watch:
+    """What one variant's snapshots are made from, kept between publishes."""
 
-    def __init__(self, config: TrainConfig | None = None, *, trainer: Trainer | None = None,
+    def __init__(self, live_metrics: Callable[[Trainer], dict[str, Any]] | None, metrics_every: int) -> None:
+        self.history, self.views = HistoryArrays(), LiveViews()
+        self.quality = quality.LiveQuality(live_metrics, metrics_every)
+
+    def fields(self, trainer: Trainer, elapsed: float, wait: bool) -> dict[str, Any]:
+        return dict(config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
+                    history=self.history.update(trainer.history), evals=tuple(trainer.history.evals),
+                    metrics=self.quality.update(trainer, elapsed, wait=wait), data_note=trainer.data.note,
+                    **self.views.update(trainer))
+
+
+class Runner(Commands):
+    """Drive one run from a background thread: a config (or a Trainer), or a comparison's configs
+    (or their Lockstep).  Every method is safe from any thread and returns at once.
+    ``on_publish``, if given, gets every snapshot on the training thread."""
+
+    def __init__(self, config: TrainConfig | Sequence[TrainConfig] | None = None, *,
+                 trainer: Trainer | Lockstep | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
                  metrics_every: int = quality.METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
-        self.config = trainer.config if trainer is not None else config.validate()
+        if isinstance(trainer, Trainer):
+            trainer = Lockstep([trainer], [torch.get_rng_state()])
+        configs = trainer.configs if trainer is not None else (
+            [config] if isinstance(config, TrainConfig) else list(config))
+        self.configs = [c.validate() for c in configs]
+        self.config = self.configs[0]
         self.snapshot: Snapshot = EMPTY
-        self._trainer, self._slots, self._holding_slot = trainer, slots, False
+        self._lockstep, self._slots, self._holding_slot = trainer, slots, False
         self._commands: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._refresh_seconds, self._steps_per_refresh = refresh_seconds, None
         self._status, self._message = Status.LOADING, ""
         self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
-        self._history, self._views = HistoryArrays(), LiveViews()
-        self._quality = quality.LiveQuality(live_metrics, metrics_every)
+        self._watches = [_Watch(live_metrics, metrics_every) for _ in self.configs]
         self._on_publish = on_publish
         self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
         self._thread.start()
@@ -254,15 +277,17 @@ class Runner(Commands):
     def _main(self) -> None:
         torch.set_num_threads(training_threads(self._slots.limit))   # for this thread's ops
         try:
-            if self._trainer is None:
-                self._trainer = Trainer(self.config)
+            if self._lockstep is None:
+                self._lockstep = Lockstep.build(self.configs)
+            self._elapsed = self._lockstep.training_seconds   # a resumed run's clock goes on
             self._status = Status.PAUSED
             self._publish()
             while not self._stop.is_set():
                 if self._status.playing and self._take_slot():
                     self._run_chunk()
                 self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
-                if self._changed or (not self._status.playing and self._quality.finished):
+                measured = any(w.quality.finished for w in self._watches)
+                if self._changed or (not self._status.playing and measured):
                     self._publish()    # once a tick: after the commands, so it shows what they did
         except GanCoreError as exc:
             self._fail(str(exc))
@@ -271,8 +296,9 @@ class Runner(Commands):
             self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self._drop_slot()
-            self._trainer = None              # frees the model and the data
-            self._quality.wait(MEASURE_WAIT)   # a process that exits under a running torch op aborts
+            self._lockstep = None              # frees the models and the data
+            for watch in self._watches:        # a process that exits under a running torch op aborts
+                watch.quality.wait(MEASURE_WAIT)
             if self._status is not Status.FAILED:
                 self._show(self.snapshot.restated(status=Status.STOPPED))
             self._refuse_questions()
@@ -298,7 +324,7 @@ class Runner(Commands):
             self._pause(Status.PAUSED)
             self._guarded(lambda: self._single_step(*args))
         elif name == "set":
-            self._guarded(lambda: self._trainer.apply_changes(**args[0]))
+            self._guarded(lambda: self._lockstep.apply_changes(**args[0]))
             self._changed = True
         elif name == "speed":
             self._steps_per_refresh = args[0]
@@ -314,23 +340,21 @@ class Runner(Commands):
         if self._changed:
             self._publish()    # so an answer finds every earlier command's effect shown
         try:
-            if what == "bytes":
-                future.set_result(trainer_bytes(self._trainer))
-            else:
-                self._trainer.flush()
-                future.set_result(self._trainer.history.to_csv())
+            future.set_result(self._lockstep.checkpoint(self._elapsed) if what == "bytes"
+                              else self._lockstep.history_csv())
         except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
             future.set_exception(exc)
 
     def _single_step(self, kind: str) -> None:
         started = time.perf_counter()
-        {"step": self._trainer.step, "d": self._trainer.step_d, "g": self._trainer.step_g}[kind]()
-        self._trainer.flush()
+        steps = self._lockstep
+        {"step": steps.step, "d": steps.step_d, "g": steps.step_g}[kind]()
+        steps.flush()
         self._elapsed += time.perf_counter() - started
         self._changed = True
 
     def _run_chunk(self) -> None:
-        trainer, started = self._trainer, time.perf_counter()
+        trainer, started = self._lockstep, time.perf_counter()
         first, target = trainer.step_count, self._steps_per_refresh
         while True:
             if not self._guarded(trainer.step):
@@ -413,17 +437,18 @@ class Runner(Commands):
 
     # ------------------------------------------------------------------ snapshots
     def _publish(self) -> None:
-        trainer, self._changed = self._trainer, False
-        if trainer is None:
+        steps, self._changed = self._lockstep, False
+        if steps is None:
             return
-        self._show(Snapshot(
-            version=self.snapshot.version + 1, status=self._status, message=self._message,
-            config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
-            steps_per_second=self._rate if self._status is Status.RUNNING else 0.0, elapsed=self._elapsed,
-            history=self._history.update(trainer.history), evals=tuple(trainer.history.evals),
-            metrics=self._quality.update(trainer, self._elapsed, wait=not self._status.playing),
-            data_note=trainer.data.note, **self._views.update(trainer),
-        ))
+        run = dict(version=self.snapshot.version + 1, status=self._status, message=self._message,
+                   steps_per_second=self._rate if self._status is Status.RUNNING else 0.0, elapsed=self._elapsed)
+        wait = not self._status.playing
+        parts = [w.fields(t, self._elapsed, wait) for w, t in zip(self._watches, steps.trainers)]
+        variants = () if len(parts) == 1 else tuple(
+            Snapshot(**run, **part) if not stopped else
+            Snapshot(**{**run, "status": Status.DIVERGED, "message": stopped, "steps_per_second": 0.0}, **part)
+            for part, stopped in zip(parts, steps.stopped))
+        self._show(Snapshot(**run, **parts[0], variants=variants))
 
     def _show(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot       # one reference swap: readers see the old or the new, whole

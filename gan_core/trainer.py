@@ -116,6 +116,7 @@ class Trainer:
         self.history = History()
         self.step_count = 0
         self.clock_start = time.perf_counter()   # History.time counts from here (moved on resume)
+        self.training_seconds = 0.0   # time spent training, kept by whoever drives it, saved with it
         self._buffer = torch.empty(config.metrics_every, len(METRICS), device=self.device)
         self._pending: list[tuple[int, str, float]] = []
         self._nan = torch.tensor(float("nan"), device=self.device)
@@ -325,6 +326,8 @@ class Trainer:
         if self.device.type == "cuda" and "torch_cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["torch_cuda"], self.device)
         self.step_count = int(state["step"])
+        seconds = state.get("training_seconds", 0.0)
+        self.training_seconds = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else 0.0
         self.clock_start = time.perf_counter() - (self.history.time[-1] if self.history.time else 0.0)
         self._good_state = self._state_copy()
 

@@ -16,7 +16,7 @@ import torch
 
 import gan_core.metrics as quality
 from gan_core import Trainer
-from gan_core.checkpoint import trainer_bytes
+from gan_core.checkpoint import load_trainer, trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
@@ -86,6 +86,16 @@ def test_play_advances_and_pause_stops(make_runner) -> None:
     csv = runner.history_csv()
     assert len(csv.strip().splitlines()) == 1 + paused.step
     assert list(paused.history["step"]) == list(range(1, paused.step + 1))
+
+
+def test_a_resumed_run_keeps_its_training_time(make_runner) -> None:
+    runner = make_runner(pattern())
+    runner.play()
+    runner.wait_for(lambda s: s.elapsed >= 1.0, WAIT)
+    runner.pause()
+    trained = runner.wait_for(lambda s: s.status == "paused", WAIT).elapsed
+    resumed = make_runner(trainer=load_trainer(runner.checkpoint_bytes()))
+    assert resumed.snapshot.elapsed == pytest.approx(trained, abs=0.05)
 
 
 @pytest.mark.parametrize("kind", ["step", "d", "g"])
