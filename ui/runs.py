@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from typing import Sequence
+
 from gan_core.checkpoint import inspect_checkpoint
 from gan_core.config import ConfigError, TrainConfig
 from gan_core.presets import preset
@@ -15,7 +17,7 @@ from gan_core.run_process import RunProcess, start_forkserver
 from gan_core.runner import Commands
 from gan_core.trainer import resolve_device
 from ui.deployment import deployment, server_config
-from ui.session import run_holder, start_parking
+from ui.session import comparison_holder, run_holder, start_parking
 from ui.uploads import current_upload
 from ui.workspace import session_workspace
 
@@ -34,15 +36,17 @@ def start_run_processes() -> None:
     start_forkserver(also_preload=("streamlit.web.cli",))
 
 
-def make_runner(config: TrainConfig, checkpoint: bytes | None = None) -> RunProcess:
-    """A run in its own process: it shares no GIL with the server's page refreshes."""
+def make_runner(config: TrainConfig | Sequence[TrainConfig], checkpoint: bytes | None = None) -> RunProcess:
+    """A run (or a comparison) in its own process: it shares no GIL with the server's page refreshes."""
     start_run_processes()
     return RunProcess(config, checkpoint=checkpoint, refresh_seconds=PUBLISH_SECONDS)
 
 
-def placed(config: TrainConfig) -> TrainConfig:
-    """``config`` as this server runs it: its paths, within its budget (ConfigError otherwise)."""
-    return server_config(config, current_upload(session_workspace()))
+def placed(config: TrainConfig, share: int = 1) -> TrainConfig:
+    """``config`` as this server runs it: its paths, within its budget (ConfigError otherwise).
+    A comparison's variants each get ``1/share`` of one run's budget: together they are one run."""
+    limit = deployment().run_memory_bytes // share
+    return server_config(config, current_upload(session_workspace()), limit_bytes=limit)
 
 
 def current_runner() -> Commands | None:
@@ -88,3 +92,16 @@ def resume_run(data: bytes) -> tuple[Commands, int]:
         config = config.replace(device="auto")
     run_holder().replace(make_runner(config, data))
     return run_holder().runner, info.step
+
+
+def current_comparison() -> Commands | None:
+    """This session's comparison, if one was started (resumed first if it was parked)."""
+    start_parking()
+    return comparison_holder().current(make_runner)
+
+
+def start_comparison(configs: Sequence[TrainConfig], checkpoint: bytes | None = None) -> Commands:
+    """A comparison of ``configs`` in lockstep, from step 0 or from ``checkpoint`` (a run's, for a
+    fork); the session's previous comparison stops.  Raises GanCoreError when it does not fit."""
+    comparison_holder().replace(make_runner([placed(c, share=len(configs)) for c in configs], checkpoint))
+    return comparison_holder().runner

@@ -24,13 +24,13 @@ from ui.workspace import session_workspace
 
 log = logging.getLogger(__name__)
 PARK_CHECK_SECONDS = 5.0
-RunFactory = Callable[[TrainConfig, bytes], Commands]
+RunFactory = Callable[[list[TrainConfig], bytes], Commands]
 
 
 @dataclass(frozen=True)
 class Parked:
     path: Path
-    config: TrainConfig
+    configs: list[TrainConfig]
     playing: bool
     step: int
 
@@ -62,7 +62,7 @@ class RunHolder:
             self.last_seen = time.monotonic()
             if self.parked is not None:
                 parked = self.parked
-                runner = resume(parked.config, parked.path.read_bytes())
+                runner = resume(parked.configs, parked.path.read_bytes())
                 if parked.playing:
                     runner.play()
                 self._forget_parked()
@@ -80,7 +80,7 @@ class RunHolder:
             runner.pause()     # frees its slot at once, and the step saved is the step shown
             snap = runner.wait_for(lambda s: not s.playing)
             self._parked_path.write_bytes(runner.checkpoint_bytes())
-            self.parked = Parked(self._parked_path, runner.config, playing, snap.step)
+            self.parked = Parked(self._parked_path, runner.configs, playing, snap.step)
             self.runner = None
         runner.stop()
         return True
@@ -115,4 +115,12 @@ def start_parking() -> threading.Thread:
 
 @st.cache_resource(scope="session", on_release=RunHolder.release, show_spinner=False)
 def run_holder() -> RunHolder:
+    """The session's run on the Train page."""
     return RunHolder(session_workspace().parked)
+
+
+@st.cache_resource(scope="session", on_release=RunHolder.release, show_spinner=False)
+def comparison_holder() -> RunHolder:
+    """The session's comparison on the Compare page: a run of its own, so that comparing never
+    ends the Train page's run (each is parked when unwatched)."""
+    return RunHolder(session_workspace().parked_comparison)

@@ -78,6 +78,10 @@ class Workspace:
     def parked(self) -> Path:
         return self.folder / "parked.pt"
 
+    @property
+    def parked_comparison(self) -> Path:
+        return self.folder / "parked-comparison.pt"
+
     def used(self) -> int:
         return folder_size(self.folder)
 
