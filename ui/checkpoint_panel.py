@@ -17,6 +17,7 @@ from gan_core.errors import GanCoreError
 from gan_core.runner import Commands
 from gan_core.paths import CHECKPOINTS
 from gan_core.ship import SHIPPED
+from ui.config_form import show_resumed
 from ui.deployment import MB, deployment, public_json
 from ui.notices import notify, show_notices
 from ui.runs import resume_run
@@ -142,4 +143,5 @@ def _resume_from(source: str) -> None:
     except (GanCoreError, ValueError, OSError) as exc:
         notify("error", f"Cannot resume {name}: {exc}", "checkpoint")
         return
+    show_resumed(f"{name.removeprefix(SHIPPED_PREFIX)}.pt" if name.startswith(SHIPPED_PREFIX) else name)
     notify("success", f"Resumed {name} at step {step:,}.", "checkpoint")

@@ -39,6 +39,7 @@ BASE = "form_base_config"         # the last valid config of the form: the widge
                                   # values, and fields without a widget (steps, ...) come from it
 GENERATION = "form_generation"    # part of every knob's widget key: a refilled form gets new widgets
 PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
+RESUMED = "resumed_from"          # "custom, from X.pt" while the run is a resumed checkpoint's
 HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's link hides
 LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
@@ -165,7 +166,9 @@ def settings_sidebar() -> Commands:
         if st.session_state.get(MIRRORS) is not runner:
             _fill_form(runner.config)
             st.session_state[MIRRORS] = runner
-        _take_new_inputs()
+        if _take_new_inputs():     # a preset picked after a resume: a fresh run, even if the same
+            runner = start_run(st.session_state[BASE])
+            st.session_state[MIRRORS] = runner
         values = form_values()
         runner, error = _apply_form(runner, values)
         show_notices("settings")
@@ -193,6 +196,7 @@ def open_setup(preset_name: str, config: TrainConfig) -> None:
     start_run(config)
     st.session_state.setdefault(HIDDEN, ())
     st.session_state[PRESET_NAME] = preset_name
+    st.session_state[RESUMED] = None
     st.session_state[LINK_PROBLEMS] = ()
     st.session_state.pop("preset", None)   # the picker starts again from PRESET_NAME
 
@@ -230,29 +234,41 @@ def _preset_picker() -> None:
     value written into session state: the browser falls back to a widget's default whenever it
     drops the widget's state, and a default of the first preset then sent "seed-000-vanilla"
     with the next click, which rebuilt the run and lost a Play pressed right after the page loaded."""
-    names = list(PRESETS)
-    st.selectbox("Preset", names, index=names.index(st.session_state.setdefault(PRESET_NAME, DEFAULT_PRESET)),
-                 key="preset",
+    resumed = st.session_state.get(RESUMED)
+    names = [resumed] * bool(resumed) + list(PRESETS)
+    current = resumed or st.session_state.setdefault(PRESET_NAME, DEFAULT_PRESET)
+    st.selectbox("Preset", names, index=names.index(current), key="preset",
                  help="A preset sets every knob below to a known recipe: one per seed post, the "
                       "2D toys (GAN Lab style) and a DCGAN sized for a CPU.")
-    st.caption(describe(st.session_state["preset"]))
+    chosen = st.session_state["preset"]
+    st.caption("The resumed checkpoint's own settings; pick a preset to start afresh." if chosen == resumed
+               else describe(chosen))
 
 
-def _take_new_inputs() -> None:
-    """Load a newly picked preset, or a new image upload, into the form.
+def show_resumed(file_name: str) -> None:
+    """Say in the picker that the run is a resumed checkpoint's: "custom, from X.pt"."""
+    st.session_state[RESUMED] = f"custom, from {file_name}"
+    st.session_state.pop("preset", None)   # the picker starts again on that entry
+
+
+def _take_new_inputs() -> bool:
+    """Load a newly picked preset, or a new image upload, into the form; True when the preset
+    replaces a resumed checkpoint's settings.
 
     Done here, by comparing with what was last taken, rather than in on_change callbacks: a change
     that reaches the server together with the live fragment's automatic rerun never fires its
     callback (seen with Streamlit 1.67), and the pick would be lost."""
-    name = st.session_state["preset"]
-    if name != st.session_state[PRESET_NAME]:
-        st.session_state[PRESET_NAME] = name
+    name, resumed = st.session_state["preset"], st.session_state.get(RESUMED)
+    leaves_resumed = bool(resumed) and name != resumed
+    if name != resumed and (name != st.session_state[PRESET_NAME] or resumed):
+        st.session_state[PRESET_NAME], st.session_state[RESUMED] = name, None
         st.session_state[LINK_PROBLEMS] = ()   # the link's set-up is left behind
         _fill_form(preset(name, device=form_values()["device"]))
     files = st.session_state.get("image_upload") or []
     if files and [f.file_id for f in files] != st.session_state.get(UPLOADED):
         st.session_state[UPLOADED] = [f.file_id for f in files]
         _take_images(files)
+    return leaves_resumed
 
 
 def _fill_form(config: TrainConfig) -> None:
@@ -326,26 +342,31 @@ def _discard() -> None:
 
 # ---------------------------------------------------------------------------------- widgets
 def _widget(knob: Knob, values: dict[str, Any]) -> None:
-    needs, value = knob.needs, values[knob.field]
+    needs = knob.needs
     disabled = needs is not None and values[needs[0]] not in needs[1]
-    common = dict(key=knob.key, help=knob.help(), disabled=disabled)
-    if knob.kind == "choice":
-        options = _options(knob.field, value)
-        st.selectbox(knob.label, options, index=options.index(value),
-                     format_func=lambda v: _option_label(knob.field, v), **common)
-    elif knob.kind == "int":
-        st.number_input(knob.label, value=value, step=1, **common)
-    elif knob.kind == "float":
-        st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
-    elif knob.kind == "bool":
-        st.checkbox(knob.label, value=value, **common)
-    elif knob.kind == "folder":
-        options = list(_folder_options())
-        st.selectbox(knob.label, options, index=options.index(value) if value in options else 0, **common)
-    else:
-        st.text_input(knob.label, value=value, **common)
+    knob_widget(knob, values[knob.field], knob.key, disabled)
     if knob.extra is not None and not disabled:
         knob.extra()
+
+
+def knob_widget(knob: Knob, value: Any, key: str, disabled: bool = False) -> Any:
+    """The widget of ``knob``, starting at ``value`` (as ``Knob.to_widget`` gives it); returns
+    what it says."""
+    common = dict(key=key, help=knob.help(), disabled=disabled)
+    if knob.kind == "choice":
+        options = _options(knob.field, value)
+        return st.selectbox(knob.label, options, index=options.index(value),
+                            format_func=lambda v: _option_label(knob.field, v), **common)
+    if knob.kind == "int":
+        return st.number_input(knob.label, value=value, step=1, **common)
+    if knob.kind == "float":
+        return st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
+    if knob.kind == "bool":
+        return st.checkbox(knob.label, value=value, **common)
+    if knob.kind == "folder":
+        options = list(_folder_options())
+        return st.selectbox(knob.label, options, index=options.index(value) if value in options else 0, **common)
+    return st.text_input(knob.label, value=value, **common)
 
 
 def _options(field: str, current: Any) -> list[str]:

@@ -256,3 +256,16 @@ def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at
     at.button(key="pause").click().run()
     assert runner(at).snapshot.status == "paused"
     assert not any(chart["config"]["staticPlot"] for chart in component_data(at, "live_chart"))
+
+
+def test_a_resumed_run_shows_where_it_came_from_and_a_preset_starts_afresh(at):
+    at.selectbox(key="resume_file").set_value("shipped: toy-ring").run()
+    at.button(key="resume_file_button").click().run()
+    resumed = runner(at).wait_for(lambda s: s.status == "paused")
+    assert resumed.step > 0
+    at.run()
+    assert at.selectbox(key="preset").value == "custom, from toy-ring.pt"
+    assert any("resumed checkpoint's own settings" in c.value for c in at.caption)
+    at.selectbox(key="preset").set_value(DEFAULT_PRESET).run()   # the preset it was trained with
+    assert ready(at) and runner(at).snapshot.step == 0, "picking a preset starts it afresh"
+    assert at.selectbox(key="preset").value == DEFAULT_PRESET
