@@ -200,9 +200,9 @@ def _curves(snap: Snapshot, moving: bool) -> None:
     smoothing = st.session_state.get(SMOOTHING, DEFAULT_SMOOTHING)
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), moving, smoothing,
-               caption="At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
-                       "summed over real + fake, or ln 2 averaged.")
+        caption = _drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
+        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
+               smoothing, caption=caption)
     with right.container(key="d_chart"):
         _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
                smoothing, caption="D's mean verdict on real and generated samples; diamonds are held-out "
