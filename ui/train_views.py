@@ -17,6 +17,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.live_chart import live_chart, to_json
+from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
@@ -203,6 +204,8 @@ def _curves(snap: Snapshot, moving: bool) -> None:
         caption = _drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
         _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
                smoothing, caption=caption)
+    with left.expander("The objective", icon=":material/functions:"):
+        show_objective(snap.config)
     with right.container(key="d_chart"):
         _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
                smoothing, caption="D's mean verdict on real and generated samples; diamonds are held-out "

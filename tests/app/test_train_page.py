@@ -264,6 +264,21 @@ def test_loss_chart_marks_the_equilibrium_of_the_chosen_loss_and_d_update():
     assert "(D's 0.5, G's 0.25 under" in charts.loss_caption(TrainConfig(loss="mse", d_update="sum"))
 
 
+def test_the_objective_and_the_loss_chart_follow_the_loss_knobs(at):
+    def shown_after(field: str, value: str) -> tuple[list[str], list[str]]:
+        knob(at, field).set_value(value).run()
+        runner(at).wait_for(lambda s: getattr(s.config, field) == value, timeout=30)
+        at.run()
+        return [e.body for e in at.latex], [s["label"]["text"] for s in live_figures(at)[0]["layout"]["shapes"]]
+
+    (d_text, g_text), lines = shown_after("loss", "mse")
+    assert r"\big(D(x) - 1\big)^2" in d_text and r"\big(D(G(z)) - 1\big)^2" in g_text
+    assert lines == ["D and G at equilibrium 0.25"]
+    (_, g_text), lines = shown_after("g_loss", "saturating")
+    assert r"\min_G\; -\mathbb{E}_{z}\big[D(G(z))^2\big]" in g_text
+    assert lines == ["D at equilibrium 0.25", "G at equilibrium -0.25"]
+
+
 def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at):
     at.button(key="play").click().run()
     assert runner(at).snapshot.status == "running"
