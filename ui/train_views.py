@@ -150,11 +150,16 @@ def _stats(snap: Snapshot) -> None:
     minutes, seconds = divmod(int(snap.elapsed), 60)
     step, rate, elapsed, device, status = st.container(key="stats").columns([1, 1, 1, 2, 1])
     step.metric("Step", f"{snap.step:,}", help="Iterations done (a Step D or Step G counts as one).")
-    rate.metric("Steps/s", f"{snap.steps_per_second:,.0f}" if snap.status is Status.RUNNING else "–",
+    rate.metric("Steps/s", rate_text(snap.steps_per_second) if snap.status is Status.RUNNING else "–",
                 help="Training speed while running.")
     elapsed.metric("Training time", f"{minutes}:{seconds:02d}", help="Time spent training (not paused).")
     device.metric("Device", snap.device or "…", help="Where the model trains.")
     status.metric("Status", str(snap.status), help="loading, paused, running, queued, diverged or failed.")
+
+
+def rate_text(steps_per_second: float) -> str:
+    """Steps/s with a decimal while below 10, so a slow run (a large model on a CPU) never reads 0."""
+    return f"{steps_per_second:,.0f}" if steps_per_second >= 10 else f"{steps_per_second:.1f}"
 
 
 def _live_metrics(snap: Snapshot) -> None:

@@ -21,6 +21,7 @@ from gan_core.paths import ROOT
 from ui import charts
 from ui.config_form import GENERATION, MIRRORS
 from ui.runs import DEFAULT_PRESET
+from ui.train_views import rate_text
 
 
 APP = str(ROOT / "app.py")
@@ -277,6 +278,10 @@ def test_the_objective_and_the_loss_chart_follow_the_loss_knobs(at):
     (_, g_text), lines = shown_after("g_loss", "saturating")
     assert r"\min_G\; -\mathbb{E}_{z}\big[D(G(z))^2\big]" in g_text
     assert lines == ["D at equilibrium 0.25", "G at equilibrium -0.25"]
+
+
+def test_steps_per_second_keep_a_decimal_while_slow():
+    assert [rate_text(r) for r in (0.5, 3.26, 9.94, 12.4, 1234.4)] == ["0.5", "3.3", "9.9", "12", "1,234"]
 
 
 def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at):
