@@ -16,11 +16,12 @@ import torch.nn.functional as F
 
 
 class LossChoice(Protocol):
-    """The three config fields that fix the losses (a TrainConfig has them)."""
+    """The config fields that fix the losses (a TrainConfig has them)."""
 
     loss: str
     g_loss: str
     d_update: str
+    r1_gamma: float
 
 
 # torch's binary_cross_entropy clamps log at -100, so one BCE term never exceeds this.
@@ -82,21 +83,23 @@ def equilibrium(choice: LossChoice) -> dict[str, float]:
 
 def objective_latex(choice: LossChoice) -> tuple[str, str]:
     """D's and G's objectives for ``choice`` as LaTeX (no surrounding $), built from the same
-    terms as ``loss_term``: e.g. ``\\min_D \\tfrac{1}{2}\\big(-\\mathbb{E}_x[\\log D(x)] - ...\\big)``."""
+    terms as ``loss_term``: e.g. ``\\min_D \\tfrac{1}{2}\\big(-\\mathbb{E}_x[\\log D(x)] - ...\\big)``.
+    D's includes the R1 penalty when there is one: the trainer adds it to D's (real) update."""
     real = _expectation("x", *_term_latex(choice.loss, "D(x)", 1))
     fake = _expectation("z", *_term_latex(choice.loss, "D(G(z))", 0))
-    d_text = {"sum": rf"\min_D\; {real} {_plus(fake)}",
-              "mean": rf"\min_D\; \tfrac{{1}}{{2}}\big({real} {_plus(fake)}\big)",
-              "split": rf"\min_D\; {real}\;\text{{, then }}\;\min_D\; {fake}"}[choice.d_update]
+    grad = r"\|\nabla_x \mathrm{logit}\, D(x)\|^2"
+    r1 = rf" + \tfrac{{\gamma}}{{2}}\,{_expectation('x', '', grad)}" if choice.r1_gamma else ""
+    d_text = {"sum": rf"\min_D\; {real} {_plus(fake)}{r1}",
+              "mean": rf"\min_D\; \tfrac{{1}}{{2}}\big({real} {_plus(fake)}\big){r1}",
+              "split": rf"\min_D\; {real}{r1}\;\text{{, then }}\;\min_D\; {fake}"}[choice.d_update]
     if choice.g_loss == "non_saturating":
         g_text = rf"\min_G\; {_expectation('z', *_term_latex(choice.loss, 'D(G(z))', 1))}"
     else:
         sign, body = _term_latex(choice.loss, "D(G(z))", 0)
         g_text = rf"\min_G\; {_expectation('z', '' if sign else '-', body)}"
-    if choice.loss == "bce":
-        note = r"\quad(\log\text{ clamped at }-100)"
-        d_text, g_text = d_text + note, g_text + note
-    return d_text, g_text
+    clamp = [r"\log\text{ clamped at }-100"] if choice.loss == "bce" else []
+    gamma = [rf"\gamma = {choice.r1_gamma:g}"] if choice.r1_gamma else []
+    return d_text + _note(gamma + clamp), g_text + _note(clamp)
 
 
 def _term_latex(form: str, p: str, target: int) -> tuple[str, str]:
@@ -111,6 +114,11 @@ def _term_latex(form: str, p: str, target: int) -> tuple[str, str]:
 
 def _expectation(var: str, sign: str, body: str) -> str:
     return rf"{sign}\mathbb{{E}}_{{{var}}}\big[{body}\big]"
+
+
+def _note(parts: list[str]) -> str:
+    """Side remarks after an objective, in one bracket: ``(\\gamma = 1;\\ \\log ...)``."""
+    return r"\quad(" + r";\ ".join(parts) + ")" if parts else ""
 
 
 def _plus(term: str) -> str:

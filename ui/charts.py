@@ -1,4 +1,5 @@
-"""Plotly figure builders for the Train page: pure functions from snapshot data to figures.
+"""Plotly figure builders for the Train page: pure functions from snapshot data to figures (and
+the loss chart's caption, which names the numbers its lines are drawn at).
 
 They run on every refresh of a training run, so they are built for speed:
 - every curve is bucketed to at most ``MAX_POINTS`` points before it is smoothed and drawn, so a
@@ -14,10 +15,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gan_core.losses import LossChoice, equilibrium
 from gan_core.visuals import ToyView
 
 MAX_POINTS = 500         # a chart is about 500 pixels wide: a point per pixel or so
-LN2 = math.log(2)
 # GAN Lab's palette: green is "real", purple is "fake"; D's heatmap runs from one to the other.
 REAL, FAKE, G_COLOUR, D_COLOUR = "#1a9850", "#7b3294", "#7b3294", "#e66101"
 D_SCALE = [[0.0, "#c2a5cf"], [0.5, "#f7f7f7"], [1.0, "#a6dba0"]]
@@ -100,11 +101,29 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
     return traces, layout
 
 
-def loss_figure(history: dict[str, np.ndarray], smoothing: float) -> Figure:
-    """D's and G's losses with the equilibrium references ln 2 and 2 ln 2."""
+def loss_figure(history: dict[str, np.ndarray], smoothing: float, choice: LossChoice) -> Figure:
+    """D's and G's losses, with dotted lines where each sits at the equilibrium under ``choice``
+    (its loss form, G loss and D update): one line where the two coincide."""
+    values = equilibrium(choice)
+    d, g = (_number(values[name]) for name in ("loss_d", "loss_g"))
+    references = ([(values["loss_d"], f"D and G at equilibrium {d}")] if d == g else
+                  [(values["loss_d"], f"D at equilibrium {d}"), (values["loss_g"], f"G at equilibrium {g}")])
     return figure(*_line_chart(history, {"loss_d": ("D loss", D_COLOUR), "loss_g": ("G loss", G_COLOUR)},
-                               smoothing, "Losses", "loss",
-                               ((LN2, "ln 2 ≈ 0.693"), (2 * LN2, "2·ln 2 ≈ 1.386"))))
+                               smoothing, "Losses", "loss", references))
+
+
+def loss_caption(choice: LossChoice) -> str:
+    """What the loss chart's dotted lines mean, in the numbers they are drawn at."""
+    values = equilibrium(choice)
+    return (f"Dotted: where the losses sit at the game's equilibrium, D saying ½ to real and fake alike "
+            f"(D's {_number(values['loss_d'])}, G's {_number(values['loss_g'])} under this loss form and D "
+            "update). A D that is merely fooled sits there too: reaching the lines does not prove that G "
+            "has learnt the data.")
+
+
+def _number(value: float) -> str:
+    """A loss as the lines and caption write it: 0.693, 0.25, -0.5 (the label and caption agree)."""
+    return f"{round(value, 3):g}"
 
 
 def d_output_figure(history: dict[str, np.ndarray], evals: Sequence[dict[str, float]],

@@ -17,6 +17,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.live_chart import live_chart, to_json
+from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
@@ -149,11 +150,16 @@ def _stats(snap: Snapshot) -> None:
     minutes, seconds = divmod(int(snap.elapsed), 60)
     step, rate, elapsed, device, status = st.container(key="stats").columns([1, 1, 1, 2, 1])
     step.metric("Step", f"{snap.step:,}", help="Iterations done (a Step D or Step G counts as one).")
-    rate.metric("Steps/s", f"{snap.steps_per_second:,.0f}" if snap.status is Status.RUNNING else "–",
+    rate.metric("Steps/s", rate_text(snap.steps_per_second) if snap.status is Status.RUNNING else "–",
                 help="Training speed while running.")
     elapsed.metric("Training time", f"{minutes}:{seconds:02d}", help="Time spent training (not paused).")
     device.metric("Device", snap.device or "…", help="Where the model trains.")
     status.metric("Status", str(snap.status), help="loading, paused, running, queued, diverged or failed.")
+
+
+def rate_text(steps_per_second: float) -> str:
+    """Steps/s with a decimal while below 10, so a slow run (a large model on a CPU) never reads 0."""
+    return f"{steps_per_second:,.0f}" if steps_per_second >= 10 else f"{steps_per_second:.1f}"
 
 
 def _live_metrics(snap: Snapshot) -> None:
@@ -200,9 +206,11 @@ def _curves(snap: Snapshot, moving: bool) -> None:
     smoothing = st.session_state.get(SMOOTHING, DEFAULT_SMOOTHING)
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing), moving, smoothing,
-               caption="At the equilibrium (D(x) = ½ everywhere) G's loss is ln 2; D's loss is 2·ln 2 "
-                       "summed over real + fake, or ln 2 averaged.")
+        caption = _drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
+        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
+               smoothing, caption=caption)
+    with left.expander("The objective", icon=":material/functions:"):
+        show_objective(snap.config)
     with right.container(key="d_chart"):
         _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
                smoothing, caption="D's mean verdict on real and generated samples; diamonds are held-out "

@@ -4,6 +4,7 @@ checkpoints.  The page runs for real (real Runner threads, real checkpoint files
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
+from gan_core.config import TrainConfig
 from gan_core.presets import PRESETS
 from gan_core.runner import Runner
 from gan_core.visuals import ToyView
@@ -19,6 +21,7 @@ from gan_core.paths import ROOT
 from ui import charts
 from ui.config_form import GENERATION, MIRRORS
 from ui.runs import DEFAULT_PRESET
+from ui.train_views import rate_text
 
 
 APP = str(ROOT / "app.py")
@@ -234,17 +237,51 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     history = {"step": np.arange(1, n + 1), **{c: rng.random(n) for c in ("loss_d", "loss_g", "d_real", "d_fake")}}
     history["loss_g"][::2] = np.nan   # D-only steps have no G loss
     toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)))
-    figures = [charts.loss_figure(history, 0.9), charts.d_output_figure(history, [{"step": 9, "d_real": 0.6,
+    figures = [charts.loss_figure(history, 0.9, TrainConfig()), charts.d_output_figure(history, [{"step": 9, "d_real": 0.6,
                "d_fake": 0.4, "loss_d": 1.3, "loss_g": 0.9}], 0.0), charts.toy_figure(toy, charts.TOY_LAYERS),
                charts.pattern_figure([(1, rng.random(6)), (2, rng.random(6))]), charts.real_pattern_figure(rng.random((12, 6)))]
     for fig in figures:
         go.Figure(fig)   # raises on any invalid property
     loss = go.Figure(figures[0])
-    assert [s["label"]["text"] for s in loss.layout.shapes] == ["ln 2 ≈ 0.693", "2·ln 2 ≈ 1.386"]
+    assert [s["label"]["text"] for s in loss.layout.shapes] == ["D and G at equilibrium 0.693"]
     assert all(len(t.x) <= charts.MAX_POINTS for t in loss.data)
     raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
     assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
     assert len(charts.toy_figure(toy, ["real"])["data"]) == 1
+
+
+def reference_lines(config: TrainConfig) -> dict[str, float]:
+    """The loss chart's dotted lines under ``config``: label -> height."""
+    history = {name: np.zeros(0) for name in ("step", "loss_d", "loss_g")}
+    return {s["label"]["text"]: s["y0"] for s in charts.loss_figure(history, 0.0, config)["layout"]["shapes"]}
+
+
+def test_loss_chart_marks_the_equilibrium_of_the_chosen_loss_and_d_update():
+    ln2 = math.log(2)
+    assert reference_lines(TrainConfig(loss="mse", d_update="sum")) == {
+        "D at equilibrium 0.5": pytest.approx(0.5), "G at equilibrium 0.25": pytest.approx(0.25)}
+    assert reference_lines(TrainConfig(g_loss="saturating")) == {
+        "D at equilibrium 0.693": pytest.approx(ln2), "G at equilibrium -0.693": pytest.approx(-ln2)}
+    assert "(D's 0.5, G's 0.25 under" in charts.loss_caption(TrainConfig(loss="mse", d_update="sum"))
+
+
+def test_the_objective_and_the_loss_chart_follow_the_loss_knobs(at):
+    def shown_after(field: str, value: str) -> tuple[list[str], list[str]]:
+        knob(at, field).set_value(value).run()
+        runner(at).wait_for(lambda s: getattr(s.config, field) == value, timeout=30)
+        at.run()
+        return [e.body for e in at.latex], [s["label"]["text"] for s in live_figures(at)[0]["layout"]["shapes"]]
+
+    (d_text, g_text), lines = shown_after("loss", "mse")
+    assert r"\big(D(x) - 1\big)^2" in d_text and r"\big(D(G(z)) - 1\big)^2" in g_text
+    assert lines == ["D and G at equilibrium 0.25"]
+    (_, g_text), lines = shown_after("g_loss", "saturating")
+    assert r"\min_G\; -\mathbb{E}_{z}\big[D(G(z))^2\big]" in g_text
+    assert lines == ["D at equilibrium 0.25", "G at equilibrium -0.25"]
+
+
+def test_steps_per_second_keep_a_decimal_while_slow():
+    assert [rate_text(r) for r in (0.5, 3.26, 9.94, 12.4, 1234.4)] == ["0.5", "3.3", "9.9", "12", "1,234"]
 
 
 def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at):

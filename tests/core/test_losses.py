@@ -156,3 +156,12 @@ def test_held_out_loss_d_uses_the_training_reduction() -> None:
         p_fake = trainer.D(trainer.sample(500, seed=trainer.config.seed + 2))   # evaluate's z
     both = losses.loss_term("bce", p_real, 1.0) + losses.loss_term("bce", p_fake, 0.0)
     assert result["loss_d"] == pytest.approx(both.item() / 2, rel=1e-5)
+
+
+@pytest.mark.parametrize("update", ["mean", "sum", "split"])
+def test_ds_objective_shows_the_r1_penalty_it_descends_on(update: str) -> None:
+    d_text, g_text = objective_latex(TrainConfig(d_update=update, r1_gamma=0.1))
+    assert r"\nabla_x" in d_text and r"\gamma = 0.1" in d_text and r"\gamma" not in g_text
+    if update == "split":
+        assert d_text.index(r"\nabla_x") < d_text.index("then"), "R1 goes with the real-batch update"
+    assert r"\gamma" not in "".join(objective_latex(TrainConfig(d_update=update)))
