@@ -167,9 +167,6 @@ def explore(picked: Picked) -> None:
     model, c = picked.model, picked.model.config
     st.caption(f"**{picked.label}** · {c.arch.upper()} · trained {model.step:,} steps on "
                f"{c.dataset} · z: {c.latent_dim} entries, {CHOICES['noise'][c.noise]}")
-    if model.kind == "pattern":
-        _explore(picked)
-        return
     explore_tab, interpolate_tab, walk_tab = st.tabs(["Explore z", "Interpolate", "Random walk"])
     with explore_tab:
         _explore(picked)
@@ -412,6 +409,7 @@ def _interpolate(picked: Picked) -> None:
     if model.kind == "points":
         st.plotly_chart(_fold_figure(picked, path=interpolate(z_a, z_b, frames, mode), marker=z_t[None]),
                         key=f"{ns}:fold-interpolate")
+        _path_exports(picked, spec)
         return
     ends = st.columns(3)
     for column, (z, caption) in zip(ends, ((z_a, "A"), (z_t, f"t = {t:.2f}"), (z_b, "B"))):
@@ -432,9 +430,7 @@ def _walk(picked: Picked) -> None:
                                 "(an Ornstein-Uhlenbeck walk), 1 makes frames independent.")
     spec = ("walk", seed, frames, step)
     if model.kind == "points":
-        path = _path(model, spec)
-        st.plotly_chart(_fold_figure(picked, path=path), key=f"{ns}:fold-walk")
-        return
+        st.plotly_chart(_fold_figure(picked, path=_path(model, spec)), key=f"{ns}:fold-walk")
     _path_exports(picked, spec, animate=True)
 
 
@@ -448,21 +444,34 @@ def _path(model: LatentModel, spec: tuple) -> torch.Tensor:
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing the frames ...")
-def _exports(key: str, spec: tuple, _model: LatentModel) -> tuple[bytes, bytes]:
-    """(PNG strip, animated GIF) of a path, cached per model and path settings."""
+def _exports(key: str, spec: tuple, _model: LatentModel, _real: np.ndarray | None) -> tuple[bytes, bytes]:
+    """(PNG strip, animated GIF) of a path, cached per model and path settings.  A 2D toy's are
+    drawn over its ``_real`` data."""
     samples = _model.generate(_path(_model, spec))
-    return strip_png(samples, _model.kind), gif_bytes(samples, _model.kind, frame_ms=100,
-                                                       bounce=spec[0] == "interpolate")
+    return (strip_png(samples, _model.kind, real=_real),
+            gif_bytes(samples, _model.kind, frame_ms=100, bounce=spec[0] == "interpolate", real=_real))
 
 
 def _path_exports(picked: Picked, spec: tuple, animate: bool = False) -> None:
-    strip, gif = _exports(picked.key, spec, picked.model)
-    if animate:
-        st.image(gif, width=168, caption="The walk, looping")
-    st.image(strip, output_format="PNG", caption="Frames, left to right")
+    """The path's pictures, shown and offered as PNG and GIF downloads.  A toy's path is already on
+    its chart: its pictures (scatter plots over the real data) are only offered."""
+    kind = picked.model.kind
+    real = _fold(picked.key, picked.model)[2] if kind == "points" else None
+    strip, gif = _exports(picked.key, spec, picked.model, real)
+    if kind != "points":
+        if animate:
+            st.image(gif, width=168, caption="The walk, looping")
+        st.image(strip, output_format="PNG", **STRIP_VIEWS[kind])
     name = f"{spec[0]}-" + "-".join(str(v) for v in spec[1:])
     png_col, gif_col, _ = st.columns([1, 1, 3])
     png_col.download_button("PNG frames", strip, f"{name}.png", "image/png", on_click="ignore",
-                            key=f"{picked.ns}:{spec[0]}-png", help="The frames in one picture.")
+                            key=f"{picked.ns}:{spec[0]}-png", help=PNG_HELP.get(kind, PNG_HELP["image"]))
     gif_col.download_button("Animated GIF", gif, f"{name}.gif", "image/gif", on_click="ignore",
                             key=f"{picked.ns}:{spec[0]}-gif", help="The frames as a looping animation.")
+
+
+# A pattern path is one row per frame: at half size a long walk stays on the screen.
+STRIP_VIEWS = {"image": dict(caption="Frames, left to right"),
+               "pattern": dict(caption="Frames, top to bottom", width=72)}
+PNG_HELP = {"image": "The frames in one picture.",
+            "points": "The path's points over the real data, in one picture."}
