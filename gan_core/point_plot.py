@@ -8,6 +8,7 @@ The generated points are drawn over the real data, which is drawn faintly, on on
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ SIZE = 480                          # side of the picture in pixels
 MARGIN = (52, 14, 14, 40)           # left, top, right, bottom: room for the tick labels
 GENERATED = (31, 60, 140)           # dark blue, as the app's charts
 REAL = (244, 190, 140)              # faint orange: the target, behind the samples
+MARKER = (214, 39, 40)              # red, as the explorer's star: where a path has got to
+PALETTE = 64                        # colours of an animation frame (the plot has a handful)
 AXIS = (60, 60, 60)
 TICKS = 5                           # about this many ticks per axis
 
@@ -25,7 +28,30 @@ def scatter_plot(points: torch.Tensor | np.ndarray, real: torch.Tensor | np.ndar
                  size: int = SIZE) -> np.ndarray:
     """(N, 2) generated ``points`` (and optionally the ``real`` data) -> a (size, size, 3) uint8
     picture with axes, ticks and a legend."""
+    image, _, _ = _plot(_as_array(points), real, size)
+    return np.asarray(image)
+
+
+def path_frames(points: torch.Tensor | np.ndarray, real: torch.Tensor | np.ndarray | None = None,
+                size: int = SIZE) -> list[Image.Image]:
+    """One palette picture per point of a path, for a GIF: the scatter plot of the whole path with
+    that point marked, so every frame keeps the same axes and the point is seen to move.  The plot
+    is drawn and given its palette once; Pillow would otherwise quantise each full-colour frame
+    again, which takes seconds for a walk."""
     gen = _as_array(points)
+    image, to_pixels, box = _plot(gen, real, size)
+    base = image.quantize(PALETTE)
+    frames = []
+    for pixel in to_pixels(gen):
+        frame = base.copy()
+        _dots(ImageDraw.Draw(frame), pixel[None], MARKER, 6, box)
+        frames.append(frame)
+    return frames
+
+
+def _plot(gen: np.ndarray, real: torch.Tensor | np.ndarray | None,
+          size: int) -> tuple[Image.Image, Callable[[np.ndarray], np.ndarray], tuple[int, int, int, int]]:
+    """The picture, its data-to-pixel mapping and the plotting box (where a marker may go)."""
     ref = _as_array(real) if real is not None else None
     low, high = _extent(gen, ref)
     image = Image.new("RGB", (size, size), "white")
@@ -37,7 +63,7 @@ def scatter_plot(points: torch.Tensor | np.ndarray, real: torch.Tensor | np.ndar
     _dots(draw, to_pixels(gen), GENERATED, 2, box)
     _axes(draw, box, low, high, to_pixels)
     _legend(draw, box, len(gen), ref is not None)
-    return np.asarray(image)
+    return image, to_pixels, box
 
 
 def _as_array(points: torch.Tensor | np.ndarray) -> np.ndarray:

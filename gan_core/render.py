@@ -1,4 +1,5 @@
-"""Every picture of samples: grids, pattern strips, scatter plots, PNG and GIF bytes, for every page and the CLI."""
+"""Every picture of samples: grids, pattern strips, scatter plots, PNG and GIF bytes, for every page and the CLI
+(the axes of a toy's scatter plot are drawn by point_plot)."""
 from __future__ import annotations
 
 import io
@@ -7,6 +8,8 @@ import math
 import numpy as np
 import torch
 from PIL import Image
+
+from .point_plot import path_frames, scatter_plot
 
 
 def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, padding: int = 2) -> np.ndarray:
@@ -73,15 +76,24 @@ def frame_picture(samples: torch.Tensor, kind: str, scale: int = 8, per_row: int
     return samples_picture(samples, kind)
 
 
-def strip_png(samples: torch.Tensor, kind: str, scale: int = 3) -> bytes:
-    """The frames of a path as one PNG, 16 to a row (the interpolation / walk export)."""
+def strip_png(samples: torch.Tensor, kind: str, scale: int = 3,
+              real: torch.Tensor | np.ndarray | None = None) -> bytes:
+    """The frames of a path as one PNG (the interpolation / walk export): images 16 to a row,
+    patterns one row each, a 2D toy's points as one scatter plot over its ``real`` data."""
+    if kind == "points":
+        return png_bytes(scatter_plot(samples, real))
     return png_bytes(frame_picture(samples, kind, scale))
 
 
 def gif_bytes(samples: torch.Tensor, kind: str, scale: int = 6, frame_ms: int = 80,
-              bounce: bool = False) -> bytes:
-    """An animated, looping GIF of the frames (played forwards then backwards if ``bounce``)."""
-    pictures = [Image.fromarray(frame_picture(s[None], kind, scale)) for s in samples]
+              bounce: bool = False, real: torch.Tensor | np.ndarray | None = None) -> bytes:
+    """An animated, looping GIF of the frames (played forwards then backwards if ``bounce``).
+    A single 2D point says nothing on its own: a toy's frames are its ``real`` data and the whole
+    path, with the frame's point marked (point_plot.path_frames)."""
+    if kind == "points":
+        pictures = path_frames(samples, real)
+    else:
+        pictures = [Image.fromarray(frame_picture(sample[None], kind, scale)) for sample in samples]
     if bounce:
         pictures += pictures[-2:0:-1]
     buffer = io.BytesIO()

@@ -26,7 +26,7 @@ from gan_core.presets import PRESETS, describe, preset
 from gan_core.runner import Commands
 from gan_core.trainer import LIVE_FIELDS, resolve_device
 from ui.deployment import MB, UPLOADS_LABEL, deployment, folder_label
-from ui.links import HIDE, from_params, hidden, share_url, to_params
+from ui.links import HIDE, from_params, hidden, share, to_params
 from ui.notices import notify, show_notices
 from ui.runs import DEFAULT_PRESET, current_runner, placed, session_runner, start_run
 from ui.uploads import current_upload, store_images
@@ -220,13 +220,9 @@ def _open_link() -> None:
 
 def _share(runner: Commands, hide: tuple[str, ...]) -> None:
     """Keep the page's URL on the set-up, and offer it to copy."""
-    params = to_params(st.session_state[PRESET_NAME], runner.config, hide)
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    with st.popover("Share this set-up", icon=":material/share:", width="stretch"):
-        st.caption("This link opens the same preset and knobs (and, with the same seed on a CPU, "
-                   "the same run). Add `&hide=Model,Schedule` to hide sidebar sections or knobs.")
-        st.code(share_url(st.context.url, params), language=None)
+    share(to_params(st.session_state[PRESET_NAME], runner.config, hide), "Share this set-up",
+          "This link opens the same preset and knobs (and, with the same seed on a CPU, the same "
+          "run). Add `&hide=Model,Schedule` to hide sidebar sections or knobs.")
 
 
 def _preset_picker() -> None:

@@ -5,12 +5,16 @@ The page (pages/latent.py) only calls ``pick_model`` and ``explore``.  Each tab 
 picture is z -> G -> PNG and nothing else (see bench/latency_latent.py).  Loaded generators and
 their derived data (directions, real data, the folded toy grid) are ``st.cache_resource`` entries
 keyed by a model key: file path + mtime for shipped checkpoints, a content hash for uploads.
+
+The page's URL is its link (ui/links.py): the model, the seed and the moved sliders of the
+"Explore z" tab, kept up to date as they change, so a copied address opens the same view.
 """
 from __future__ import annotations
 
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -26,6 +30,8 @@ from gan_core.paths import CHECKPOINTS
 from gan_core.render import frame_picture, gif_bytes, png_bytes, strip_png
 from gan_core.ship import read_index
 from ui.deployment import LATENT_LIMIT_BYTES
+from ui.links import (MAX_SEED, LatentLink, fit_sliders, keep_url, latent_from_params, latent_params,
+                      share)
 from ui.runs import checkpoint_overrides, current_runner
 
 MAX_UPLOAD_MB = 50
@@ -36,6 +42,9 @@ IMAGE_WIDTH = 280        # pixels: digits are enlarged 10x server-side (crisp, n
 DEFAULT_SEED = 7
 SOURCES = {"shipped": "Shipped model", "run": "This session's training run",
            "upload": "Upload a checkpoint"}
+LINK_WRITTEN = "lat-link-written"     # the URL this page last wrote: any other is a link to open
+LINK_VIEW = "lat-link-view"           # a link's seed and sliders, for the first model shown
+LINK_PROBLEMS = "lat-link-problems"   # what the page's link asked for that could not be done
 DIRECTIONS_HELP = ("Directions in z along which G's output varies most: a PCA of 2,000 generated "
                    "samples, each component mapped back to z by linear regression. Dragging one "
                    "typically changes the digit, its stroke width or its slant.")
@@ -90,12 +99,66 @@ def upload_error(file_name: str, error: GanCoreError) -> str:
 
 
 def pick_model() -> Picked | None:
-    """The model chooser; None (after saying why) when there is nothing to explore yet."""
+    """The model chooser; None (after saying why) when there is nothing to explore yet.  A model
+    shown for the first time starts on the link's seed and sliders, or on the default seed."""
+    _open_link()
     source = st.segmented_control(
-        "Model", list(SOURCES), format_func=SOURCES.get, default="shipped", key="lat-source",
+        "Model", list(SOURCES), format_func=SOURCES.get, key="lat-source",
         help="Explore a model shipped with the app, the one training on the Train page, or a "
              "checkpoint file saved earlier.") or "shipped"
-    return {"shipped": _pick_shipped, "run": _pick_run, "upload": _pick_upload}[source]()
+    picked = {"shipped": _pick_shipped, "run": _pick_run, "upload": _pick_upload}[source]()
+    if picked is not None and f"{picked.ns}:seed" not in st.session_state:
+        _start_view(picked)
+    for problem in st.session_state.get(LINK_PROBLEMS, ()):
+        st.warning(f"Ignored from the link: {problem}")
+    if picked is None:
+        keep_url(_own_link(None))
+    return picked
+
+
+def _open_link() -> None:
+    """On entering the page with a link (a URL this page did not write: a pasted address, or none
+    after coming from another page), set the model picker from it and keep its seed and sliders
+    for the first model shown.  Widgets' values are set here, before they are drawn."""
+    params = st.query_params.to_dict()
+    if params == st.session_state.get(LINK_WRITTEN):
+        return
+    try:
+        names = [entry["name"] for entry in read_index()]
+    except GanCoreError:
+        names = []            # the picker says why there is no list
+    link, problems = latent_from_params(params, names)
+    st.session_state["lat-source"] = link.source
+    if link.model is not None:
+        st.session_state["lat-shipped"] = link.model
+    st.session_state[LINK_VIEW] = link
+    st.session_state[LINK_PROBLEMS] = problems
+    st.session_state[LINK_WRITTEN] = params
+
+
+def _own_link(picked: Picked | None) -> dict[str, str]:
+    """The link of what the page shows, noted as the URL the page writes: the model, and the seed
+    and sliders unless they are at their defaults (the default seed, the seed's own z, directions
+    at 0)."""
+    seed, moved = None, {}
+    if picked is not None:
+        seed = st.session_state[f"{picked.ns}:seed"]
+        seed = None if seed == DEFAULT_SEED else seed
+        moved = {name: st.session_state[s.key] for name, s in _sliders(picked).items()
+                 if round(st.session_state[s.key], 4) != round(s.start, 4)}
+    params = latent_params(st.session_state.get("lat-source") or "shipped",
+                           st.session_state.get("lat-shipped"), seed, moved)
+    st.session_state[LINK_WRITTEN] = params
+    return params
+
+
+def _share(picked: Picked) -> None:
+    """Keep the URL on the view and offer its link; a session's own model travels as its kind only."""
+    own = st.session_state.get("lat-source") not in (None, "shipped")
+    share(_own_link(picked), "Share this view",
+          "This link opens the same model, seed and sliders."
+          + (" It cannot carry your own run or upload: whoever opens it picks theirs, and the seed "
+             "and sliders then apply to it." if own else ""))
 
 
 def _pick_shipped() -> Picked | None:
@@ -167,9 +230,6 @@ def explore(picked: Picked) -> None:
     model, c = picked.model, picked.model.config
     st.caption(f"**{picked.label}** · {c.arch.upper()} · trained {model.step:,} steps on "
                f"{c.dataset} · z: {c.latent_dim} entries, {CHOICES['noise'][c.noise]}")
-    if model.kind == "pattern":
-        _explore(picked)
-        return
     explore_tab, interpolate_tab, walk_tab = st.tabs(["Explore z", "Interpolate", "Random walk"])
     with explore_tab:
         _explore(picked)
@@ -184,43 +244,78 @@ def _explore(picked: Picked) -> None:
     controls, view = st.columns([1, 2] if picked.model.kind == "points" else [1, 1], gap="large")
     with controls:
         z = _z_controls(picked)
+        _share(picked)
     with view:
         {"image": _show_image, "points": _show_point, "pattern": _show_pattern}[picked.model.kind](picked, z)
+
+
+class Slider(NamedTuple):
+    """A slider of the "Explore z" tab, as a link names it (z0, ..., dir1, ...)."""
+
+    key: str          # its widget key
+    low: float
+    high: float
+    start: float      # its value at the seed's z
+
+
+def _sliders(picked: Picked) -> dict[str, Slider]:
+    """The tab's sliders by link name: one per shown z entry, then the principal directions.
+    Needs the seed's z (``_reset_z`` has run)."""
+    model, ns = picked.model, picked.ns
+    base = st.session_state[f"{ns}:base"]
+    low, high = model.z_range()
+    sliders = {f"z{i}": Slider(f"{ns}:z{i}", low, high, float(base[i]))
+               for i in range(min(model.dim, DIRECT_DIMS))}
+    if _has_directions(picked):
+        spread = 3 * model.z_spread()
+        sliders |= {f"dir{j + 1}": Slider(f"{ns}:dir{j}", -spread, spread, 0.0) for j in range(DIRECTIONS)}
+    return sliders
+
+
+def _start_view(picked: Picked) -> None:
+    """A model's first seed and sliders: the link's, whose values are checked against this model's
+    sliders (once: the link is then used up), or else the default seed."""
+    link = st.session_state.pop(LINK_VIEW, None) or LatentLink()
+    _reset_z(picked, DEFAULT_SEED if link.seed is None else link.seed)
+    sliders = _sliders(picked)
+    values, problems = fit_sliders(link.sliders, {name: (s.low, s.high) for name, s in sliders.items()})
+    for name, value in values.items():
+        st.session_state[sliders[name].key] = value
+    st.session_state[LINK_PROBLEMS] = [*st.session_state.get(LINK_PROBLEMS, ()), *problems]
 
 
 def _z_controls(picked: Picked) -> torch.Tensor:
     """Seed, randomise, direction and per-entry sliders; returns the z they define."""
     model, ns = picked.model, picked.ns
-    if f"{ns}:seed" not in st.session_state:
-        _reset_z(picked, DEFAULT_SEED)
     if model.config.noise == "constant":
         st.caption("This G was trained on one constant input z = "
                    f"{model.config.noise_constant:g} (seed 002): the slider shows what it makes of "
                    "inputs it never saw.")
     else:
         seed_col, button_col = st.columns(2, vertical_alignment="bottom")
-        seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=f"{ns}:seed",
+        seed_col.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key=f"{ns}:seed",
                               on_change=lambda: _reset_z(picked, st.session_state[f"{ns}:seed"]),
                               help="The seed of z: the same seed always gives the same z.")
         button_col.button("Randomise", key=f"{ns}:random", width="stretch",
-                          on_click=lambda: _reset_z(picked, random.randrange(2**31)),
+                          on_click=lambda: _reset_z(picked, random.randrange(MAX_SEED + 1)),
                           help="Draw a new z from G's training noise (the seed box shows its seed).")
     z = st.session_state[f"{ns}:base"].clone()
+    sliders = _sliders(picked)
     directions = _directions(picked)
     if directions is not None:
         st.markdown("**Principal directions**", help=DIRECTIONS_HELP)
-        spread = 3 * model.z_spread()
-        for j, share in enumerate(directions.explained.tolist()):
-            amount = st.slider(f"Direction {j + 1} ({share:.0%} of output variance)", -spread, spread,
-                               step=spread / 30, key=f"{ns}:dir{j}", format="%.2f",
+        for j, explained in enumerate(directions.explained.tolist()):
+            s = sliders[f"dir{j + 1}"]
+            amount = st.slider(f"Direction {j + 1} ({explained:.0%} of output variance)", s.low, s.high,
+                               step=s.high / 30, key=s.key, format="%.2f",
                                help=f"Move z along direction {j + 1}, in units of z's spread.")
             z += amount * directions.vectors[j]
     dims = min(model.dim, DIRECT_DIMS)
-    low, high = model.z_range()
     st.markdown(f"**z entries** (first {dims} of {model.dim})")
     for i in range(dims):
-        z[i] += st.slider(f"z[{i}]", low, high, step=0.01, key=f"{ns}:z{i}", format="%.2f",
-                          help=f"Set entry {i} of z directly.") - st.session_state[f"{ns}:base"][i]
+        s = sliders[f"z{i}"]
+        z[i] += st.slider(f"z[{i}]", s.low, s.high, step=0.01, key=s.key, format="%.2f",
+                          help=f"Set entry {i} of z directly.") - s.start
     return z
 
 
@@ -233,17 +328,17 @@ def _reset_z(picked: Picked, seed: int) -> None:
     base[:DIRECT_DIMS] = base[:DIRECT_DIMS].clamp(low, high).mul(100).round().div(100)
     st.session_state[f"{ns}:seed"] = int(seed)
     st.session_state[f"{ns}:base"] = base
-    for i in range(min(model.dim, DIRECT_DIMS)):
-        st.session_state[f"{ns}:z{i}"] = float(base[i])
-    for j in range(DIRECTIONS):
-        st.session_state[f"{ns}:dir{j}"] = 0.0
+    for s in _sliders(picked).values():
+        st.session_state[s.key] = s.start
+
+
+def _has_directions(picked: Picked) -> bool:
+    """Principal directions are for image models with more than a handful of z entries."""
+    return picked.model.kind == "image" and picked.model.dim > DIRECT_DIMS
 
 
 def _directions(picked: Picked):
-    """Principal directions for image models with more than a handful of z entries."""
-    if picked.model.kind != "image" or picked.model.dim <= DIRECT_DIMS:
-        return None
-    return _cached_directions(picked.key, picked.model)
+    return _cached_directions(picked.key, picked.model) if _has_directions(picked) else None
 
 
 @st.cache_resource(max_entries=8, show_spinner="Finding the principal directions ...")
@@ -395,9 +490,9 @@ def _fold(key: str, _model: LatentModel) -> tuple[torch.Tensor, torch.Tensor, np
 def _interpolate(picked: Picked) -> None:
     model, ns = picked.model, picked.ns
     a_col, b_col, mode_col, n_col = st.columns(4)
-    seed_a = a_col.number_input("Seed A", 0, 2**31 - 1, 1, key=f"{ns}:seed-a",
+    seed_a = a_col.number_input("Seed A", 0, MAX_SEED, 1, key=f"{ns}:seed-a",
                                 help="The seed of the start point z_A.")
-    seed_b = b_col.number_input("Seed B", 0, 2**31 - 1, 2, key=f"{ns}:seed-b",
+    seed_b = b_col.number_input("Seed B", 0, MAX_SEED, 2, key=f"{ns}:seed-b",
                                 help="The seed of the end point z_B.")
     mode = mode_col.radio("Path", list(INTERPOLATIONS), index=1, key=f"{ns}:mode", horizontal=True,
                           help="Linear: the straight line, whose middle has a smaller |z| than "
@@ -412,6 +507,7 @@ def _interpolate(picked: Picked) -> None:
     if model.kind == "points":
         st.plotly_chart(_fold_figure(picked, path=interpolate(z_a, z_b, frames, mode), marker=z_t[None]),
                         key=f"{ns}:fold-interpolate")
+        _path_exports(picked, spec)
         return
     ends = st.columns(3)
     for column, (z, caption) in zip(ends, ((z_a, "A"), (z_t, f"t = {t:.2f}"), (z_b, "B"))):
@@ -423,7 +519,7 @@ def _interpolate(picked: Picked) -> None:
 def _walk(picked: Picked) -> None:
     model, ns = picked.model, picked.ns
     seed_col, n_col, step_col = st.columns(3)
-    seed = seed_col.number_input("Walk seed", 0, 2**31 - 1, 0, key=f"{ns}:walk-seed",
+    seed = seed_col.number_input("Walk seed", 0, MAX_SEED, 0, key=f"{ns}:walk-seed",
                                  help="The same seed replays the same walk.")
     frames = n_col.slider("Frames", 8, 96, 48, 8, key=f"{ns}:walk-frames",
                           help="Length of the walk (the GIF plays at 10 frames per second).")
@@ -432,9 +528,7 @@ def _walk(picked: Picked) -> None:
                                 "(an Ornstein-Uhlenbeck walk), 1 makes frames independent.")
     spec = ("walk", seed, frames, step)
     if model.kind == "points":
-        path = _path(model, spec)
-        st.plotly_chart(_fold_figure(picked, path=path), key=f"{ns}:fold-walk")
-        return
+        st.plotly_chart(_fold_figure(picked, path=_path(model, spec)), key=f"{ns}:fold-walk")
     _path_exports(picked, spec, animate=True)
 
 
@@ -448,21 +542,34 @@ def _path(model: LatentModel, spec: tuple) -> torch.Tensor:
 
 
 @st.cache_data(max_entries=32, show_spinner="Drawing the frames ...")
-def _exports(key: str, spec: tuple, _model: LatentModel) -> tuple[bytes, bytes]:
-    """(PNG strip, animated GIF) of a path, cached per model and path settings."""
+def _exports(key: str, spec: tuple, _model: LatentModel, _real: np.ndarray | None) -> tuple[bytes, bytes]:
+    """(PNG strip, animated GIF) of a path, cached per model and path settings.  A 2D toy's are
+    drawn over its ``_real`` data."""
     samples = _model.generate(_path(_model, spec))
-    return strip_png(samples, _model.kind), gif_bytes(samples, _model.kind, frame_ms=100,
-                                                       bounce=spec[0] == "interpolate")
+    return (strip_png(samples, _model.kind, real=_real),
+            gif_bytes(samples, _model.kind, frame_ms=100, bounce=spec[0] == "interpolate", real=_real))
 
 
 def _path_exports(picked: Picked, spec: tuple, animate: bool = False) -> None:
-    strip, gif = _exports(picked.key, spec, picked.model)
-    if animate:
-        st.image(gif, width=168, caption="The walk, looping")
-    st.image(strip, output_format="PNG", caption="Frames, left to right")
+    """The path's pictures, shown and offered as PNG and GIF downloads.  A toy's path is already on
+    its chart: its pictures (scatter plots over the real data) are only offered."""
+    kind = picked.model.kind
+    real = _fold(picked.key, picked.model)[2] if kind == "points" else None
+    strip, gif = _exports(picked.key, spec, picked.model, real)
+    if kind != "points":
+        if animate:
+            st.image(gif, width=168, caption="The walk, looping")
+        st.image(strip, output_format="PNG", **STRIP_VIEWS[kind])
     name = f"{spec[0]}-" + "-".join(str(v) for v in spec[1:])
     png_col, gif_col, _ = st.columns([1, 1, 3])
     png_col.download_button("PNG frames", strip, f"{name}.png", "image/png", on_click="ignore",
-                            key=f"{picked.ns}:{spec[0]}-png", help="The frames in one picture.")
+                            key=f"{picked.ns}:{spec[0]}-png", help=PNG_HELP.get(kind, PNG_HELP["image"]))
     gif_col.download_button("Animated GIF", gif, f"{name}.gif", "image/gif", on_click="ignore",
                             key=f"{picked.ns}:{spec[0]}-gif", help="The frames as a looping animation.")
+
+
+# A pattern path is one row per frame: at half size a long walk stays on the screen.
+STRIP_VIEWS = {"image": dict(caption="Frames, left to right"),
+               "pattern": dict(caption="Frames, top to bottom", width=72)}
+PNG_HELP = {"image": "The frames in one picture.",
+            "points": "The path's points over the real data, in one picture."}

@@ -2,14 +2,19 @@
 
 ``?preset=toy-ring&lr_d=0.002&seed=3&hide=Model,Schedule`` opens the Train page on toy-ring
 with D's learning rate and the seed changed and two sidebar sections hidden, as TensorFlow
-Playground keeps its whole state in its URL.  A link never names a server path or a device: those
-are the server's.  Bad or stale parameters are reported and ignored, never fatal.
+Playground keeps its whole state in its URL.  The Latent page's view is a link the same way:
+``?model=dcgan-small&seed=3&z0=1.5&dir1=-0.8`` is a shipped model, the seed of z and the sliders
+moved away from that seed's z.  A link never names a server path or a device: those are the
+server's.  Bad or stale parameters are reported and ignored, never fatal.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+import streamlit as st
 
 from gan_core.config import ConfigError, TrainConfig, parse_value
 from gan_core.presets import PRESETS, preset
@@ -66,3 +71,110 @@ def hidden(params: Mapping[str, str]) -> tuple[str, ...]:
 def share_url(page_url: str | None, params: Mapping[str, str]) -> str:
     """The whole link (relative when the page's own address is unknown)."""
     return f"{(page_url or '').split('?', 1)[0]}?{urlencode(params)}"
+
+
+def share(params: Mapping[str, str], label: str, caption: str) -> None:
+    """Keep the page's URL on ``params`` and offer the whole link to copy."""
+    keep_url(params)
+    with st.popover(label, icon=":material/share:", width="stretch"):
+        st.caption(caption)
+        st.code(share_url(st.context.url, params), language=None)
+
+
+def keep_url(params: Mapping[str, str]) -> None:
+    """Make ``params`` the page's URL (only when they changed: each write is a message to the browser)."""
+    if st.query_params.to_dict() != dict(params):
+        st.query_params.from_dict(params)
+
+
+# ------------------------------------------------------------------------------ the Latent page
+MODEL, SOURCE, SEED = "model", "source", "seed"
+LATENT_SOURCES = ("shipped", "run", "upload")   # a shipped model, this session's run, an upload
+MAX_SEED = 2**31 - 1                            # the largest seed the page's seed boxes take
+SHOWN_CHARS = 24                                # of a bad value, quoted in its problem
+LISTED = 3                                      # unknown names quoted in their one problem
+
+
+@dataclass(frozen=True)
+class LatentLink:
+    """What a Latent page link asks for.  ``sliders`` holds every other parameter as written:
+    which names are sliders, and their ranges, depend on the model, so ``fit_sliders`` reads them
+    once it is loaded."""
+
+    source: str = "shipped"
+    model: str | None = None
+    seed: int | None = None
+    sliders: Mapping[str, str] = field(default_factory=dict)
+
+
+def latent_params(source: str, model: str | None, seed: int | None,
+                  sliders: Mapping[str, float]) -> dict[str, str]:
+    """The link of a Latent page view: a shipped model by name (another source by its kind only,
+    as its weights are this session's), then the seed and sliders the caller counts as changed."""
+    params = {MODEL: model} if source == "shipped" and model else {}
+    params |= {SOURCE: source} if source != "shipped" else {}
+    params |= {SEED: str(seed)} if seed is not None else {}
+    return params | {name: link_value(round(value, 4)) for name, value in sliders.items()}
+
+
+def latent_from_params(params: Mapping[str, str], models: Collection[str]) -> tuple[LatentLink, list[str]]:
+    """(link, problems) from a Latent page link's parameters; ``models`` are the shipped names."""
+    problems = []
+    source = params.get(SOURCE, "shipped")
+    if source not in LATENT_SOURCES:
+        problems.append(f"source {_shown(source)} is none of {', '.join(LATENT_SOURCES)}")
+        source = "shipped"
+    model = params.get(MODEL)
+    if model is not None and model not in models:
+        problems.append(f"model {_shown(model)} is not a shipped model (any more)")
+        model = None
+    seed = _seed(params.get(SEED), problems)
+    sliders = {key: raw for key, raw in params.items() if key not in (SOURCE, MODEL, SEED)}
+    return LatentLink(source, model, seed, sliders), problems
+
+
+def fit_sliders(raw: Mapping[str, str],
+                ranges: Mapping[str, tuple[float, float]]) -> tuple[dict[str, float], list[str]]:
+    """(slider values, problems): each of a link's values that names a slider in ``ranges`` (name
+    -> low, high) and lies in its range.  Names this model has no slider for make one line, however
+    many a link holds."""
+    values, problems, unknown = {}, [], []
+    for name, text in raw.items():
+        if name not in ranges:
+            unknown.append(name)
+            continue
+        low, high = ranges[name]
+        try:
+            value = float(text)
+        except ValueError:
+            problems.append(f"{name}: {_shown(text)} is not a number")
+            continue
+        if low <= value <= high:
+            values[name] = value
+        else:
+            problems.append(f"{name}: {_shown(text)} is outside the slider's range {low:g} to {high:g}")
+    if unknown:
+        more = f" and {len(unknown) - LISTED} more" if len(unknown) > LISTED else ""
+        problems.append(f"{', '.join(map(_shown, unknown[:LISTED]))}{more}: no such slider on this model "
+                        f"(it has {', '.join(ranges) or 'none'})")
+    return values, problems
+
+
+def _seed(text: str | None, problems: list[str]) -> int | None:
+    """The link's seed of z, or None (after noting why) when it has none or a bad one."""
+    if text is None:
+        return None
+    try:
+        seed = int(text)
+    except ValueError:
+        problems.append(f"seed {_shown(text)} is not a whole number")
+        return None
+    if not 0 <= seed <= MAX_SEED:
+        problems.append(f"seed {_shown(text)} is outside 0 to {MAX_SEED}")
+        return None
+    return seed
+
+
+def _shown(text: str) -> str:
+    """A link's value quoted in a problem, cut short: a link may hold anything, of any length."""
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…")

@@ -3,9 +3,13 @@ seeds change z as promised, the session's training run and uploads load, and bad
 refused with their message.  Real checkpoint files, a real Runner, no mocks."""
 from __future__ import annotations
 
+import io
+from pathlib import PurePosixPath
 
 import pytest
+from PIL import Image
 from streamlit.runtime.caching import clear_session_resource_cache
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from gan_core.errors import CheckpointError
@@ -36,6 +40,21 @@ def app():
     whole.switch_page("pages/latent.py")
     yield whole.run()
     clear_session_resource_cache(APPTEST_SESSION)
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every file the page hands the browser (images, downloads), by file id: AppTest shows a
+    download button's URL only, so the bytes are noted as they are stored."""
+    stored = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def noting(self, data, mimetype, kind, filename=None):
+        file_id = keep(self, data, mimetype, kind, filename)
+        stored[file_id] = data
+        return file_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", noting)
+    return stored
 
 
 def main_image_url(app: AppTest) -> str:
@@ -70,9 +89,26 @@ def test_page_renders_each_shipped_checkpoint(at, name):
     if kind == "image":
         assert at.image[0].captions[0].startswith("G(z)"), "G(z) is drawn"
         assert any(s.label.startswith("Direction 1") for s in at.slider)
-        assert len(at.get("download_button")) == 4, "PNG and GIF for interpolation and walk"
     else:
         assert at.get("plotly_chart"), "the folded grid (toy) or the 6 output bars (pattern)"
+    assert len(at.get("download_button")) == 4, "PNG and GIF for interpolation and walk"
+
+
+@pytest.mark.parametrize("name, size", [("toy-ring", (480, 480)), ("pattern-1010", (144, 24))])
+def test_toy_and_pattern_paths_download_as_png_and_gif(at, media, name, size):
+    """A toy's path is a scatter plot over the real data (one frame per point, the point marked);
+    a pattern's is a strip, one row of six grey cells per frame."""
+    at.selectbox(key="lat-shipped").select(name).run()
+    assert not at.exception and not at.error
+    downloads = {(b.label, b.proto.id.split(":")[-1]): b.proto.url for b in at.get("download_button")}
+    assert set(downloads) == {(label, f"{path}-{ext}") for label, ext in (("PNG frames", "png"),
+                              ("Animated GIF", "gif")) for path in ("interpolate", "walk")}
+    for (label, _), url in downloads.items():
+        picture = Image.open(io.BytesIO(media[PurePosixPath(url).stem]))
+        if label == "Animated GIF":
+            assert picture.format == "GIF" and picture.size == size and picture.n_frames > 2
+        else:
+            assert picture.format == "PNG" and picture.size[0] == size[0]
 
 
 def test_moving_a_slider_changes_the_image_and_seeds_reproduce_z(at):

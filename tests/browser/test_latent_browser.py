@@ -1,5 +1,6 @@
 """The latent explorer in Chromium against a real `streamlit run app.py`: pick the shipped DCGAN,
-move a slider with the keyboard and see G(z) change; upload broken files and read the messages."""
+move a slider with the keyboard and see G(z) change; upload broken files and read the messages;
+open a view's link in a fresh browser and see the same seed and slider."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,3 +61,26 @@ def test_broken_uploads_are_refused_with_their_message(page: Page, tmp_path: Pat
                                      "buffer": b"these are my notes, not a model\n"}])
     expect(error).to_contain_text("Cannot open notes.txt: not a checkpoint", timeout=WAIT)
     expect(generated_image(page)).to_have_count(0, timeout=WAIT)
+
+
+def test_a_view_opens_the_same_from_its_link(page: Page, browser):
+    open_explorer(page)
+    seed = page.get_by_role("spinbutton", name="Seed", exact=True)
+    seed.fill("42")
+    seed.press("Enter")
+    page.wait_for_function("() => location.search.includes('seed=42')", timeout=WAIT)
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Direction 1").get_by_role("slider")
+    thumb.focus()
+    thumb.press("End")
+    page.wait_for_function("() => location.search.includes('dir1=3')", timeout=WAIT)
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = fresh.new_page()
+        tab.goto(page.url)
+        expect(tab.get_by_role("spinbutton", name="Seed", exact=True)).to_have_value("42", timeout=WAIT)
+        expect(tab.get_by_test_id("stSlider").filter(has_text="Direction 1").get_by_role("slider")
+               ).to_have_value("3", timeout=WAIT)
+        expect(tab.get_by_text("DCGAN on MNIST digits").first).to_be_visible(timeout=WAIT)
+    finally:
+        fresh.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -13,6 +14,7 @@ from gan_core.errors import GanCoreError
 from gan_core.latent import (LatentModel, frame_png, interpolate, latent_grid, lerp, nearest_neighbours,
                              principal_directions, random_walk, slerp, typical_real_distance)
 from gan_core.noise import from_gaussian, noise_range
+from gan_core.point_plot import MARKER, path_frames
 from gan_core.presets import preset
 from gan_core.render import gif_bytes, image_grid, strip_png
 from gan_core.trainer import Trainer
@@ -162,6 +164,22 @@ def test_pictures_are_valid_png_and_gif(digits_model):
     assert gif.format == "GIF" and gif.n_frames == 6
     strip = Image.open(io.BytesIO(strip_png(frames, "image", scale=1)))
     assert strip.size[0] > 5 * strip.size[1]                     # one row of six tiles
+
+
+def test_a_toy_path_animates_one_marked_point_on_one_plot():
+    """Each frame of a 2D path is the same plot (same axes, same points) with its own point marked,
+    so a GIF shows the point moving rather than a lone dot on ever-changing axes."""
+    path = torch.tensor([[-1.0, -1.0], [0.0, 0.5], [1.0, 1.0]])
+    frames = [np.asarray(f.convert("RGB")) for f in path_frames(path, real=torch.randn(300, 2))]
+    marked = [(f == MARKER).all(-1) for f in frames]
+    assert all(m.any() for m in marked)
+    columns = [np.nonzero(m)[1].mean() for m in marked]
+    assert columns == sorted(columns), "the marker moves left to right with the path"
+    assert (frames[0] != frames[2]).any(-1).sum() < 2 * (marked[0].sum() + marked[2].sum()), \
+        "only the markers differ between frames"
+    gif = Image.open(io.BytesIO(gif_bytes(path, "points", real=torch.randn(300, 2))))
+    assert gif.format == "GIF" and gif.n_frames == 3
+    assert Image.open(io.BytesIO(strip_png(path, "points"))).format == "PNG"
 
 
 def test_one_frame_runs_single_threaded_and_restores_the_thread_count(digits_model):
