@@ -1,4 +1,4 @@
-"""GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in pages/."""
+"""GAN Playground: `streamlit run app.py`.  Navigation only; each page lives in app_pages/."""
 import streamlit as st
 
 # Streamlit runs this script as __main__.  A run's training process (a multiprocessing child) runs
@@ -6,8 +6,9 @@ import streamlit as st
 if __name__ == "__main__":
     st.set_page_config(page_title="GAN Playground", page_icon="🎲", layout="wide")
     navigation = st.navigation([
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-        st.Page("pages/latent.py", title="Latent explorer", icon=":material/explore:"),
-        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("app_pages/latent.py", title="Latent explorer", icon=":material/explore:"),
+        st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
     ])
     navigation.run()

@@ -32,6 +32,13 @@ def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, paddi
     return np.round((canvas + 1) * 127.5).astype(np.uint8)
 
 
+def grid_png(samples: np.ndarray, per_row: int = 6) -> tuple[bytes, int]:
+    """A grid of image samples as PNG (grey when the images are), and its width in pixels: a page
+    shows it at least that wide, since a browser that resamples it blurs it."""
+    grid = image_grid(samples, nrow=per_row)
+    return png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid), grid.shape[1]
+
+
 def pattern_strip(patterns: torch.Tensor, cell: int = 24) -> np.ndarray:
     """(N, 6) values (about [0, 1]) -> an (N*cell, 6*cell, 3) grey picture, one row a pattern."""
     values = patterns.detach().float().cpu().clamp(0, 1).numpy()

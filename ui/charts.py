@@ -104,12 +104,17 @@ def _line_chart(history: dict[str, np.ndarray], series: dict[str, tuple[str, str
 def loss_figure(history: dict[str, np.ndarray], smoothing: float, choice: LossChoice) -> Figure:
     """D's and G's losses, with dotted lines where each sits at the equilibrium under ``choice``
     (its loss form, G loss and D update): one line where the two coincide."""
+    return figure(*_line_chart(history, {"loss_d": ("D loss", D_COLOUR), "loss_g": ("G loss", G_COLOUR)},
+                               smoothing, "Losses", "loss", equilibrium_lines(choice)))
+
+
+def equilibrium_lines(choice: LossChoice) -> list[tuple[float, str]]:
+    """The loss chart's reference lines under ``choice``: D's and G's equilibrium losses, one
+    line where the two coincide."""
     values = equilibrium(choice)
     d, g = (_number(values[name]) for name in ("loss_d", "loss_g"))
-    references = ([(values["loss_d"], f"D and G at equilibrium {d}")] if d == g else
-                  [(values["loss_d"], f"D at equilibrium {d}"), (values["loss_g"], f"G at equilibrium {g}")])
-    return figure(*_line_chart(history, {"loss_d": ("D loss", D_COLOUR), "loss_g": ("G loss", G_COLOUR)},
-                               smoothing, "Losses", "loss", references))
+    return ([(values["loss_d"], f"D and G at equilibrium {d}")] if d == g else
+            [(values["loss_d"], f"D at equilibrium {d}"), (values["loss_g"], f"G at equilibrium {g}")])
 
 
 def loss_caption(choice: LossChoice) -> str:
@@ -189,3 +194,24 @@ def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: 
     return figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text=x_title), **FIXED_AXIS),
                                height=250, yaxis=dict(autorange="reversed", **FIXED_AXIS), uirevision=title,
                                margin=dict(COLORBAR_MARGIN, l=40)))
+
+
+# Okabe and Ito's colour-blind-safe palette: one colour per compared variant.
+VARIANT_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")
+
+
+def variants_figure(histories: Sequence[dict[str, np.ndarray]], labels: Sequence[str],
+                    columns: dict[str, str], smoothing: float, title: str, y_title: str,
+                    references: Sequence[tuple[float, str]] = ()) -> Figure:
+    """Curves of several runs on one chart: a colour per run, a line style per column
+    (``columns``: history column -> its name in the legend, the first solid, the next dashed)."""
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    for history, label, colour in zip(histories, labels, VARIANT_COLOURS):
+        for (column, name), dash in zip(columns.items(), ("solid", "dash", "dot")):
+            series = {column: (f"{label.split(':')[0]} {name}", colour)}
+            new, layout = _line_chart(history, series, smoothing, title, y_title, references)
+            for trace in new:
+                trace["line"]["dash"] = dash
+            traces += new
+    return figure(traces, layout)

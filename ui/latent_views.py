@@ -1,6 +1,6 @@
 """The latent explorer's views: pick a generator, then move through its latent space.
 
-The page (pages/latent.py) only calls ``pick_model`` and ``explore``.  Each tab is an
+The page (app_pages/latent.py) only calls ``pick_model`` and ``explore``.  Each tab is an
 ``st.fragment``, so moving a slider reruns that tab alone: the path from a slider value to a new
 picture is z -> G -> PNG and nothing else (see bench/latency_latent.py).  Loaded generators and
 their derived data (directions, real data, the folded toy grid) are ``st.cache_resource`` entries

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gan_core.config import ConfigError, TrainConfig
+from gan_core.errors import GanCoreError
 from gan_core.lessons import LESSONS, Lesson, configs
+from gan_core.presets import preset
+from ui.compare_views import open_comparison
 from ui.config_form import open_setup
-from ui.links import share_url, to_params
+from ui.links import comparison_params, share_url, to_params
 
-TRAIN_PAGE = "pages/train.py"
+TRAIN_PAGE, COMPARE_PAGE = "app_pages/train.py", "app_pages/compare.py"
 
 
 def lessons_page() -> None:
@@ -29,13 +31,13 @@ def _lesson(item: Lesson) -> None:
     runs = configs(item)
     st.subheader("Set it up", divider="gray")
     if item.is_comparison:
-        st.markdown(f"Train these {len(runs)} variants of **{item.preset}** for about {item.steps:,} "
-                    "steps each. They start from the same seed (the same initial weights, data order "
-                    "and z) and differ only in the knobs named.")
+        st.markdown(f"Compare {len(runs)} variants of **{item.preset}** for about {item.steps:,} steps: "
+                    + ", ".join(f"**{letter}** {name}" for letter, name in zip("ABCD", runs))
+                    + ". They start from the same seed (the same initial weights, data order and z) "
+                      "and differ only in the knobs named.")
     else:
         st.markdown(f"Train **{item.preset}** for about {item.steps:,} steps.")
-    for name, config in runs.items():
-        _open_button(item, name, config)
+    _open_button(item)
     st.subheader("Watch", divider="gray")
     st.markdown(item.watch)
     with st.expander("What happens, and why", icon=":material/lightbulb:"):
@@ -44,20 +46,29 @@ def _lesson(item: Lesson) -> None:
     st.markdown("\n".join(f"- {idea}" for idea in item.try_next))
 
 
-def _open_button(item: Lesson, name: str, config: TrainConfig) -> None:
-    params = to_params(item.preset, config)
-    label = f"Open “{name}”" if item.is_comparison else "Open on the Train page"
+def _open_button(item: Lesson) -> None:
+    """One click opens the set-up: a single run on the Train page, variants on the Compare page."""
+    if item.is_comparison:
+        base = preset(item.preset, **item.changes, steps=item.steps)
+        changes = [dict(change) for change in item.variants.values()]
+        page, label, params = COMPARE_PAGE, "Open the comparison", comparison_params(item.preset, base, changes)
+    else:
+        [config] = configs(item).values()
+        page, label, params = TRAIN_PAGE, "Open on the Train page", to_params(item.preset, config)
     button, link = st.columns([1, 2], vertical_alignment="center")
-    if button.button(label, key=f"open:{item.slug}:{name}", icon=":material/play_circle:", width="stretch"):
+    if button.button(label, key=f"open:{item.slug}", icon=":material/play_circle:", width="stretch"):
         try:
-            open_setup(item.preset, config)
-        except ConfigError as exc:
+            if item.is_comparison:
+                open_comparison(item.preset, base, changes)
+            else:
+                open_setup(item.preset, config)
+        except GanCoreError as exc:
             st.error(str(exc))
             return
-        st.switch_page(TRAIN_PAGE, query_params=params)
-    link.code(share_url(_train_url(), params), language=None)
+        st.switch_page(page, query_params=params)
+    link.code(share_url(_page_url("compare" if item.is_comparison else ""), params), language=None)
 
 
-def _train_url() -> str:
-    """The Train page's address: the app's root, beside this page."""
-    return (st.context.url or "").rsplit("/", 1)[0] + "/"
+def _page_url(path: str) -> str:
+    """Another page's address (the Train page's is the app's root), beside this page."""
+    return (st.context.url or "").rsplit("/", 1)[0] + "/" + path

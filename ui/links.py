@@ -2,7 +2,8 @@
 
 ``?preset=toy-ring&lr_d=0.002&seed=3&hide=Model,Schedule`` opens the Train page on toy-ring
 with D's learning rate and the seed changed and two sidebar sections hidden, as TensorFlow
-Playground keeps its whole state in its URL.  The Latent page's view is a link the same way:
+Playground keeps its whole state in its URL; ``&variants=2&A.loss=bce&B.loss=log`` on the
+Compare page makes two variants of it.  The Latent page's view is a link the same way:
 ``?model=dcgan-small&seed=3&z0=1.5&dir1=-0.8`` is a shipped model, the seed of z and the sliders
 moved away from that seed's z.  A link never names a server path or a device: those are the
 server's.  Bad or stale parameters are reported and ignored, never fatal.
@@ -10,17 +11,20 @@ server's.  Bad or stale parameters are reported and ignored, never fatal.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import streamlit as st
 
+from gan_core.compare import MAX_VARIANTS, NAMES
 from gan_core.config import ConfigError, TrainConfig, parse_value
 from gan_core.presets import PRESETS, preset
 
-PRESET, HIDE = "preset", "hide"
+PRESET, HIDE, VARIANTS = "preset", "hide", "variants"
 SERVER_FIELDS = frozenset({"data_dir", "image_folder", "device"})   # never taken from a link
+VARIANT_KEY = re.compile(rf"^[{NAMES[:MAX_VARIANTS]}]\.")            # "B.loss": variant B's loss
 
 
 def link_value(value: object) -> str:
@@ -61,6 +65,48 @@ def from_params(params: Mapping[str, str], default: str) -> tuple[str, TrainConf
         except (ConfigError, TypeError, json.JSONDecodeError) as exc:
             problems.append(str(exc))
     return name, config, problems
+
+
+def comparison_params(preset_name: str, base: TrainConfig, changes: list[dict[str, object]],
+                      hide: tuple[str, ...] = ()) -> dict[str, str]:
+    """The link of a comparison: the base set-up's link, then ``A.loss=bce&B.loss=log`` for what
+    sets each variant apart."""
+    params = to_params(preset_name, base, hide) | {VARIANTS: str(len(changes))}
+    for name, change in zip(NAMES, changes):
+        params |= {f"{name}.{knob}": link_value(value) for knob, value in change.items()}
+    return params
+
+
+def comparison_from_params(params: Mapping[str, str], default: str
+                           ) -> tuple[str, TrainConfig, list[dict[str, object]], list[str]]:
+    """(preset name, base config, each variant's changes, problems) from a comparison's link;
+    bad parameters are skipped with a reason."""
+    ours = {key for key in params if VARIANT_KEY.match(key)}
+    name, base, problems = from_params({k: v for k, v in params.items() if k not in ours | {VARIANTS}}, default)
+    count = _variant_count(params.get(VARIANTS, "2"), problems)
+    changes: dict[str, dict[str, object]] = {letter: {} for letter in NAMES[:count]}
+    for key in sorted(ours):
+        letter, knob = key.split(".", 1)
+        if letter not in changes:
+            problems.append(f"{key}: there are only {count} variants")
+            continue
+        change = changes[letter]
+        try:
+            if knob in SERVER_FIELDS | {"seed"}:
+                raise ConfigError(knob, "the same for every variant")
+            value = parse_value(knob, params[key])
+            base.replace(**change, **{knob: value})
+            change[knob] = value
+        except (ConfigError, TypeError, json.JSONDecodeError) as exc:
+            problems.append(f"variant {letter}: {exc}")
+    return name, base, list(changes.values()), problems
+
+
+def _variant_count(raw: str, problems: list[str]) -> int:
+    if raw.isdigit() and 2 <= int(raw) <= MAX_VARIANTS:
+        return int(raw)
+    problems.append(f"variants: {raw!r} is not a number from 2 to {MAX_VARIANTS}: comparing 2")
+    return 2
 
 
 def hidden(params: Mapping[str, str]) -> tuple[str, ...]:

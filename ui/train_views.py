@@ -1,35 +1,29 @@
 """The Train page's live part: run controls, then status, figures and samples refreshed in a fragment.
 
 Everything here reads ``runner.snapshot`` only; the training thread is never touched.  The views
-refresh in one fragment, twice a second while the run moves and every few seconds while it waits
-for the user, so an idle tab costs the server little; a change between the two reruns the page.
-The run controls and the view settings stay outside the fragment: they change only with a click.
+refresh in one fragment (``ui.live``) at the pace the run's state needs.  The run controls and the
+view settings stay outside the fragment: they change only with a click.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
 import streamlit as st
 
-from gan_core.render import image_grid, png_bytes
+from gan_core.render import grid_png
 from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
-from ui.live_chart import live_chart, to_json
+from ui.live import chart, command, drawn, keep_pace, refreshing
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
-REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
-IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
 SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
 PICTURE_WIDTH = 360          # sample grids are shown at least this wide, enlarged by the browser
 TIMELINE_WIDTH = 120
 PAGE_STYLE = ("<style>.st-key-samples img, .st-key-timeline img "
               "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
-_DRAWN = "_train_views_drawn"
 _TIMELINE = "_train_views_timeline"
-_FULL_RUN = "_train_views_full_run"
 SMOOTHING, TOY_LAYERS = "smoothing", "toy_layers"   # view settings' widget keys
 DEFAULT_SMOOTHING = 0.8
 
@@ -42,12 +36,7 @@ def live_panel() -> None:
     if snap is not None:
         _controls(runner, snap)
         _view_settings(snap)
-    moving = snap is not None and snap.status.moving
-    st.session_state[_FULL_RUN] = True
-    try:
-        st.fragment(_views, run_every=REFRESH_SECONDS if moving else IDLE_REFRESH_SECONDS)(moving)
-    finally:
-        st.session_state[_FULL_RUN] = False
+    refreshing(_views, snap is not None and snap.status.moving)
 
 
 def _views(moving: bool) -> None:
@@ -55,12 +44,9 @@ def _views(moving: bool) -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    if snap.status.moving != moving and not st.session_state[_FULL_RUN]:
-        # A change of pace reruns the page, never a full run: rerunning that one can replay the
-        # widget values it started from.
-        st.rerun()
+    keep_pace(snap.status.moving, moving)
     _status(snap)
-    _stats(snap)
+    run_stats(snap)
     if snap.config is None:
         return
     if snap.data_note:
@@ -72,15 +58,7 @@ def _views(moving: bool) -> None:
 
 # ---------------------------------------------------------------------------------- controls
 def _command(action: Callable[[Commands], None]) -> None:
-    """Send a command, then wait (briefly) for the runner to publish its effect, so the rerun
-    that follows the click already shows it."""
-    runner = current_runner()
-    version = runner.snapshot.version
-    action(runner)
-    try:
-        runner.wait_for(lambda s: s.version > version, timeout=2.0)
-    except TimeoutError:
-        pass   # a busy run answers after its chunk of steps; the next refresh shows it
+    command(current_runner(), action)   # the run at the click's time: a rerun may have replaced it
 
 
 def _reset() -> None:
@@ -146,7 +124,8 @@ def _status(snap: Snapshot) -> None:
         st.warning(snap.message)
 
 
-def _stats(snap: Snapshot) -> None:
+def run_stats(snap: Snapshot) -> None:
+    """The run's step, speed, training time, device and status, as a row of figures."""
     minutes, seconds = divmod(int(snap.elapsed), 60)
     step, rate, elapsed, device, status = st.container(key="stats").columns([1, 1, 1, 2, 1])
     step.metric("Step", f"{snap.step:,}", help="Iterations done (a Step D or Step G counts as one).")
@@ -184,52 +163,26 @@ def _live_metrics(snap: Snapshot) -> None:
 
 
 # ---------------------------------------------------------------------------------- figures
-def _drawn(name: str, source: Any, build: Callable[[], Any], settings: Any = None) -> Any:
-    """What ``build`` made for ``source`` (a snapshot, or one of its arrays) and ``settings``,
-    made again only when either changed: a waiting run's refresh then costs the server no work."""
-    drawn = st.session_state.setdefault(_DRAWN, {})
-    kept = drawn.get(name)
-    if kept is None or kept[0] is not source or kept[1] != settings:
-        drawn[name] = kept = (source, settings, build())
-    return kept[2]
-
-
-def _chart(key: str, source: Any, build: Callable[[], charts.Figure], moving: bool,
-           settings: Any = None, caption: str = "") -> None:
-    """A live Plotly chart: a still picture while the run moves (hover and zoom cannot follow a
-    chart that changes twice a second), interactive once it waits."""
-    live_chart(_drawn(key, source, lambda: to_json(build()), settings), key, interactive=not moving,
-               caption=caption)
-
-
 def _curves(snap: Snapshot, moving: bool) -> None:
     smoothing = st.session_state.get(SMOOTHING, DEFAULT_SMOOTHING)
     left, right = st.columns(2)
     with left.container(key="loss_chart"):
-        caption = _drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
-        _chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
+        caption = drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
+        chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
                smoothing, caption=caption)
     with left.expander("The objective", icon=":material/functions:"):
         show_objective(snap.config)
     with right.container(key="d_chart"):
-        _chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
+        chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
                smoothing, caption="D's mean verdict on real and generated samples; diamonds are held-out "
                                   "evaluations (set an evaluation interval to get them)."
                                   + (" Pause to hover over the charts or zoom in." if moving else ""))
 
 
-def _picture(samples: np.ndarray) -> tuple[bytes, int]:
-    """A grid as PNG (grey when the images are), and the width to show it at: never narrower than
-    the picture, which Streamlit would resample and blur on every rerun."""
-    grid = image_grid(samples, nrow=6)
-    png = png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid)
-    return png, grid.shape[1]
-
-
 def _images(snap: Snapshot, moving: bool) -> None:
     """G's grid and a real one, and the timeline of earlier grids.  Shown with output_format="PNG":
     Streamlit's "auto" would re-encode each as JPEG on every rerun and smear the pixels."""
-    (generated, width), (real, _) = (_drawn(name, samples, lambda s=samples: _picture(s))
+    (generated, width), (real, _) = (drawn(name, samples, lambda s=samples: grid_png(s))
                                      for name, samples in (("samples", snap.samples), ("real", snap.real)))
     with st.container(key="samples"):
         st.image([generated, real], width=max(PICTURE_WIDTH, width), output_format="PNG",
@@ -239,7 +192,7 @@ def _images(snap: Snapshot, moving: bool) -> None:
     # Each grid is encoded once: the runner keeps one array per entry, and an entry drawn before
     # keeps its picture (entries thinned out of the timeline go).
     kept = st.session_state.get(_TIMELINE, {})
-    drawn = {step: kept[step] if step in kept and kept[step][0] is samples else (samples, _picture(samples))
+    drawn = {step: kept[step] if step in kept and kept[step][0] is samples else (samples, grid_png(samples))
              for step, samples in snap.timeline}
     st.session_state[_TIMELINE] = drawn
     pictures = [picture for _, picture in drawn.values()]
@@ -255,16 +208,16 @@ def _toy(snap: Snapshot, moving: bool) -> None:
         return
     layers = tuple(st.session_state.get(TOY_LAYERS, charts.TOY_LAYERS))
     with st.container(key="toy_chart"):
-        _chart("toy_plot", snap.toy, lambda: charts.toy_figure(snap.toy, layers), moving, layers,
+        chart("toy_plot", snap.toy, lambda: charts.toy_figure(snap.toy, layers), moving, layers,
                caption=f"Step {snap.step:,}." + (" Pause to hover over the points or zoom in." if moving else ""))
 
 
 def _pattern(snap: Snapshot, moving: bool) -> None:
     generated, real = st.columns([3, 2])
     with generated.container(key="pattern_chart"):
-        _chart("pattern_plot", snap, lambda: charts.pattern_figure(snap.pattern_history), moving)
+        chart("pattern_plot", snap, lambda: charts.pattern_figure(snap.pattern_history), moving)
     with real.container(key="pattern_real"):
-        _chart("pattern_real_plot", snap.real, lambda: charts.real_pattern_figure(snap.real[:12]), moving)
+        chart("pattern_real_plot", snap.real, lambda: charts.real_pattern_figure(snap.real[:12]), moving)
     if snap.samples is not None:
         values = "  ".join(f"{v:.2f}" for v in snap.samples[0])
         st.caption(f"G's output now: {values} (the real pattern is high, low, high, low, high, low)")

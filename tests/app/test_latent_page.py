@@ -37,7 +37,7 @@ def app():
     explorer.  Releasing the session's cache afterwards stops that run."""
     whole = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     whole.run()
-    whole.switch_page("pages/latent.py")
+    whole.switch_page("app_pages/latent.py")
     yield whole.run()
     clear_session_resource_cache(APPTEST_SESSION)
 

@@ -1,0 +1,66 @@
+"""The Compare page: a link or a lesson opens variants in lockstep; the page trains and shows them."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from gan_core.lessons import lesson
+from ui.compare_views import SETUP
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+WAIT = 60
+
+
+def compare_app(params: dict[str, str] | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=WAIT)
+    for key, value in (params or {}).items():
+        app.query_params[key] = value
+    app.switch_page("app_pages/compare.py")
+    return app.run()
+
+
+def until_ready(app: AppTest) -> AppTest:
+    """Rerun the page until its comparison has loaded (its Step button is enabled)."""
+    deadline = time.monotonic() + WAIT
+    while app.button(key="compare_step").disabled:
+        assert time.monotonic() < deadline, "the comparison did not load"
+        time.sleep(0.2)
+        app.run()
+    return app
+
+
+def test_a_link_opens_its_variants_and_step_trains_both():
+    app = compare_app({"preset": "toy-ring", "variants": "2", "A.loss": "bce", "B.loss": "mse", "seed": "4"})
+    assert not app.exception
+    name, base, changes = app.session_state[SETUP]
+    assert (name, base.seed, changes) == ("toy-ring", 4, [{"loss": "bce"}, {"loss": "mse"}])
+    until_ready(app)
+    app.button(key="compare_step").click().run()
+    app.button(key="compare_step").click().run()
+    assert not app.exception
+    assert app.metric[0].label == "Step" and app.metric[0].value == "2"
+    assert any("A: loss=bce · B: loss=mse" in c.value for c in app.caption)
+    assert app.query_params["B.loss"] == "mse" and app.query_params["variants"] == "2"
+
+
+def test_a_bad_link_is_reported_and_the_page_still_works():
+    app = compare_app({"preset": "toy-ring", "variants": "7", "A.loss": "nope", "B.seed": "2"})
+    assert not app.exception
+    warnings = " ".join(w.value for w in app.warning)
+    assert "variants: '7'" in warnings and "variant A: loss" in warnings and "variant B: seed" in warnings
+    assert len(app.session_state[SETUP][2]) == 2
+
+
+def test_a_comparison_lesson_opens_on_the_compare_page():
+    item = lesson("bce-vs-log")
+    app = AppTest.from_file(APP, default_timeout=WAIT)
+    app.switch_page("app_pages/lessons.py")
+    app.run()
+    app.radio(key="lesson").set_value(item.slug).run()
+    app.button(key=f"open:{item.slug}").click().run()
+    assert not app.exception
+    name, base, changes = app.session_state[SETUP]
+    assert name == item.preset and changes == list(item.variants.values())
+    assert base.lr_d == item.changes["lr_d"] and base.steps == item.steps
