@@ -192,10 +192,10 @@ def _images(snap: Snapshot, moving: bool) -> None:
     # Each grid is encoded once: the runner keeps one array per entry, and an entry drawn before
     # keeps its picture (entries thinned out of the timeline go).
     kept = st.session_state.get(_TIMELINE, {})
-    drawn = {step: kept[step] if step in kept and kept[step][0] is samples else (samples, grid_png(samples))
-             for step, samples in snap.timeline}
-    st.session_state[_TIMELINE] = drawn
-    pictures = [picture for _, picture in drawn.values()]
+    encoded = {step: kept[step] if step in kept and kept[step][0] is samples else (samples, grid_png(samples))
+               for step, samples in snap.timeline}
+    st.session_state[_TIMELINE] = encoded
+    pictures = [picture for _, picture in encoded.values()]
     st.markdown("**Timeline**: the same fixed z at earlier steps")
     with st.container(key="timeline"):
         st.image([png for png, _ in pictures], caption=[f"step {step:,}" for step, _ in snap.timeline],

@@ -16,7 +16,7 @@ RANGES = {"z0": (-3.0, 3.0), "z1": (-3.0, 3.0), "dir1": (-3.0, 3.0)}
 
 def open_link(params: dict[str, str]) -> AppTest:
     """The Latent page opened in a fresh session from a link."""
-    app = AppTest.from_file(str(ROOT / "pages" / "latent.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "app_pages" / "latent.py"), default_timeout=90)
     app.query_params.update(params)
     return app.run()
 

@@ -26,7 +26,7 @@ SERVER_PATHS = {"data_dir": str(ROOT / "data"), "image_folder": ""}   # what the
 @pytest.fixture
 def at():
     """The latent explorer page on its own (the default shipped model is showing)."""
-    app = AppTest.from_file(str(ROOT / "pages" / "latent.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "app_pages" / "latent.py"), default_timeout=90)
     yield app.run()
     clear_session_resource_cache(APPTEST_SESSION)
 
