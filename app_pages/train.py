@@ -15,6 +15,7 @@ st.markdown(
     "*live* act on the running model at once; the others start a new model.")
 
 from ui.checkpoint_panel import checkpoint_panel  # noqa: E402
+from ui.compare_views import fork_button  # noqa: E402
 from ui.config_form import settings_sidebar  # noqa: E402
 from ui.notices import show_notices  # noqa: E402
 from ui.train_views import live_panel  # noqa: E402
@@ -22,4 +23,5 @@ from ui.train_views import live_panel  # noqa: E402
 runner = settings_sidebar()
 show_notices("main")
 live_panel()
+fork_button(runner)
 checkpoint_panel(runner)

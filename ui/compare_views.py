@@ -28,6 +28,8 @@ SETUP = "compare_setup"           # (preset name, base config, each variant's ch
 FORKED = "compare_forked_step"    # the Train run's step the comparison started from, or None
 GENERATION = "compare_generation" # part of the set-up widgets' keys: a new set-up gets new widgets
 LINK_PROBLEMS = "compare_link_problems"
+FORK_ASKED = "compare_fork_asked"  # the Train page's "Compare from this step" was pressed
+COMPARE_PAGE = "app_pages/compare.py"
 FRESH, FORK = "step 0 (fresh weights)", "my Train run, at its current step"
 # Knobs a comparison can vary: any but those that must be the same (seed) or are the server's.
 COMPARABLE = tuple(k for k in KNOBS if k.field not in {"seed", "device", "image_folder"})
@@ -55,6 +57,18 @@ def open_comparison(preset_name: str, base: TrainConfig, changes: list[dict[str,
     start_comparison(variant_configs(base, changes))
     _remember(preset_name, base, changes, forked_at=None)
     return comparison_params(preset_name, base, changes)
+
+
+def fork_button(runner: Commands) -> None:
+    """On the Train page: continue its run as a comparison, from the step it is at."""
+    snap = runner.snapshot
+    if st.button("Compare from this step", key="fork_to_compare", icon=":material/call_split:",
+                 disabled=snap.step == 0 or not snap.status.ready,
+                 help="Open the Compare page with this run, at its current step, as the start of every "
+                      "variant: then pick the live knobs that differ (say saturating vs non-saturating G loss)."):
+        st.session_state[FORK_ASKED] = True
+        st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1   # the form starts on it
+        st.switch_page(COMPARE_PAGE)
 
 
 def _remember(preset_name: str, base: TrainConfig, changes: list[dict[str, Any]], forked_at: int | None) -> None:
@@ -97,8 +111,9 @@ def _setup_form() -> None:
     key = f"cmp{st.session_state.get(GENERATION, 0)}"
     train = current_runner()
     forkable = train is not None and train.snapshot.step > 0 and train.snapshot.status.ready
+    wants_fork = st.session_state.pop(FORK_ASKED, False) or st.session_state.get(FORKED) is not None
     source = st.radio("Start from", [FRESH, FORK] if forkable else [FRESH], key=f"{key}_source",
-                      index=1 if forkable and st.session_state.get(FORKED) is not None else 0,
+                      index=1 if forkable and wants_fork else 0,
                       help="Step 0: every variant gets the same fresh weights, data order and z (same seed). "
                            "Your Train run: every variant continues it from its current step.")
     if source == FORK:

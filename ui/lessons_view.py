@@ -7,11 +7,11 @@ import streamlit as st
 from gan_core.errors import GanCoreError
 from gan_core.lessons import LESSONS, Lesson, configs
 from gan_core.presets import preset
-from ui.compare_views import open_comparison
+from ui.compare_views import COMPARE_PAGE, open_comparison
 from ui.config_form import open_setup
 from ui.links import comparison_params, share_url, to_params
 
-TRAIN_PAGE, COMPARE_PAGE = "app_pages/train.py", "app_pages/compare.py"
+TRAIN_PAGE = "app_pages/train.py"
 
 
 def lessons_page() -> None:

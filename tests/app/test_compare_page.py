@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core.lessons import lesson
 from ui.compare_views import SETUP
+from ui.config_form import MIRRORS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 WAIT = 60
@@ -64,3 +65,24 @@ def test_a_comparison_lesson_opens_on_the_compare_page():
     name, base, changes = app.session_state[SETUP]
     assert name == item.preset and changes == list(item.variants.values())
     assert base.lr_d == item.changes["lr_d"] and base.steps == item.steps
+
+
+def test_a_train_run_forks_into_a_comparison_at_its_step():
+    app = AppTest.from_file(APP, default_timeout=WAIT).run()
+    train = app.session_state[MIRRORS]
+    train.wait_for(lambda s: s.status == "paused", WAIT)
+    app.run()
+    for _ in range(3):
+        app.button(key="step").click().run()
+    train.wait_for(lambda s: s.step == 3, WAIT)
+    app.button(key="fork_to_compare").click().run()
+    assert not app.exception
+    [source] = [r for r in app.radio if r.label == "Start from"]
+    assert source.value.startswith("my Train run")
+    [loss_b] = [s for s in app.selectbox if s.key.endswith("_B_loss")]
+    assert loss_b.value != [s for s in app.selectbox if s.key.endswith("_A_loss")][0].value
+    app.button(key="compare_start").click().run()
+    until_ready(app)
+    app.button(key="compare_step").click().run()
+    assert app.metric[0].value == "4", "the variants go on from the Train run's step 3"
+    assert train.alive and train.snapshot.step == 3, "the Train run is still there, untouched"
