@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # training time: they run beside training on a copy of G, but still use a core.
 METRICS_EVERY = 500
 METRICS_SHARE = 0.02
+# A run's first figures must come within seconds of Play, not after 500 steps: early on the step
+# gap doubles from EARLY_STEPS and a measurement may take EARLY_SHARE of the training time.
+EARLY_STEPS = 20
+EARLY_SECONDS = 30.0
+EARLY_SHARE = 0.25
+EARLY_WAIT = 3.0            # ... and a slow run (a 64x64 DCGAN on a CPU) measures after this many seconds
 TOY_SAMPLES = 2500          # PacGAN scores 2,500 generated samples
 DIGIT_SAMPLES = 1000        # live digit metrics: cheap enough to run every few hundred steps
 DIGIT_DATASETS = ("mnist", "mnist-offline")
@@ -193,11 +199,13 @@ def _digit_panel(m: dict[str, Any]) -> dict[str, Metric]:
 class LiveQuality:
     """Quality measured while a run trains: on a frozen copy of G, on a thread of its own so
     training goes on, at least ``every`` steps apart and at most METRICS_SHARE of the training
-    time.  The first comes at step 0, so a panel shows the untrained starting point at once."""
+    time.  The first comes at step 0, so a panel shows the untrained starting point at once, and
+    the next ones soon after Play (see EARLY_STEPS)."""
 
     def __init__(self, measure: Callable[[Any], dict[str, Any]] | None = None, every: int = METRICS_EVERY):
         self._measure, self._every = measure, every
         self._step, self._due = -every, 0.0          # last measured step; training seconds before the next
+        self._started_at = 0.0                       # training seconds when the last measurement began
         self._running: Future | None = None          # (metrics, seconds) of the measurement under way
         self.latest: dict[str, Any] = {}
 
@@ -210,8 +218,11 @@ class LiveQuality:
         """The latest measurement, after starting one if it is due (and, if ``wait``, because
         nothing trains meanwhile, waiting for it)."""
         self._take(elapsed)
+        steps, gap = trainer.step_count - self._step, min(self._every, max(EARLY_STEPS, self._step))
+        slow_start = elapsed < EARLY_SECONDS and steps > 0 and elapsed - self._started_at >= EARLY_WAIT
         if (self._measure is not None and self._running is None and elapsed >= self._due
-                and trainer.step_count - self._step >= self._every):
+                and (steps >= gap or slow_start)):   # the gap doubles until it reaches ``every``
+            self._started_at = elapsed
             self._start(trainer)
             if wait:
                 futures.wait([self._running])
@@ -241,4 +252,4 @@ class LiveQuality:
         if self.finished:
             self.latest, seconds = self._running.result()
             self._running = None
-            self._due = elapsed + seconds / METRICS_SHARE
+            self._due = elapsed + seconds / (EARLY_SHARE if elapsed < EARLY_SECONDS else METRICS_SHARE)

@@ -151,9 +151,10 @@ def _live_metrics(snap: Snapshot) -> None:
         return
     numbers = [(name, e) for name, e in items if isinstance(e["value"], (int, float))]
     with st.container(key="quality_metrics"):
-        st.caption(f"Quality, measured on a fixed set of samples every {METRICS_EVERY:,} steps or more, on a "
-                   f"copy of G while training goes on (never more than {METRICS_SHARE:.0%} of the time; hover "
-                   "a label for what it means): losses alone do not say whether a GAN is good.")
+        st.caption(f"Quality, measured on a fixed set of samples soon after Play, then every {METRICS_EVERY:,} "
+                   f"steps or more, on a copy of G while training goes on (after the first seconds never more "
+                   f"than {METRICS_SHARE:.0%} of the time; hover a label for what it means): losses alone do not "
+                   "say whether a GAN is good.")
         for column, (name, e) in zip(st.columns(max(1, len(numbers))), numbers):
             value = f"{e['value']:.3g}" if isinstance(e["value"], float) else str(e["value"])
             column.metric(name, value, help=e.get("help") or None)

@@ -65,3 +65,12 @@ def test_flop_formula_bounds_the_counted_flops_closely() -> None:
         assert 0.8 * iteration_flops(config) <= counted_flops(Trainer(config)) <= iteration_flops(config)
     with_r1 = preset("dcgan-small", device="cpu", batch_size=16)
     assert counted_flops(Trainer(with_r1)) > iteration_flops(with_r1)
+
+
+def test_first_figures_benchmark_times_a_preset() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.first_figures", "--presets", "toy-ring"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("| toy-ring |")]
+    seconds, step = (cell.strip() for cell in row.split("|")[2:4])
+    assert float(seconds) > 0 and int(step.replace(",", "")) > 0

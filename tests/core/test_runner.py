@@ -236,7 +236,7 @@ def test_history_arrays_follow_appends_rollbacks_and_new_runs() -> None:
     assert len(arrays.update(fresh.history)["step"]) == 0       # a new run starts empty
 
 
-def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[int], Commands]:
+def measured_over_60_steps(make_thread_runner, cost: float = 0.0, every: int = 10) -> tuple[list[int], Commands]:
     """Play a run for 60 steps, a publish every 10, with a measurement that takes ``cost`` s;
     the steps it measured at, and the (paused) run."""
     measured: list[int] = []
@@ -246,7 +246,7 @@ def measured_over_60_steps(make_thread_runner, cost: float = 0.0) -> tuple[list[
         time.sleep(cost)          # the measurement's own cost, not a wait for anything
         return {"measured at step": {"value": trainer.step_count, "help": ""}}
 
-    runner = make_thread_runner(pattern(), live_metrics=metrics, metrics_every=10)
+    runner = make_thread_runner(pattern(), live_metrics=metrics, metrics_every=every)
     runner.set_speed(10)
     runner.play()
     runner.wait_for(lambda s: s.step >= 60, WAIT)
@@ -267,11 +267,19 @@ def test_live_metrics_keep_to_their_step_interval(make_thread_runner, monkeypatc
     assert all(step - before >= 10 for before, step in zip(measured, measured[1:])), measured
 
 
-def test_live_metrics_keep_to_their_time_share(make_thread_runner) -> None:
-    """A 50 ms measurement waits for 2.5 s of training (METRICS_SHARE), which 60 steps here
-    do not reach."""
+def test_live_metrics_keep_to_their_time_share(make_thread_runner, monkeypatch) -> None:
+    """Past a run's first seconds, a 50 ms measurement waits for 2.5 s of training
+    (METRICS_SHARE), which 60 steps here do not reach."""
+    monkeypatch.setattr(quality, "EARLY_SECONDS", 0.0)
     measured, runner = measured_over_60_steps(make_thread_runner, cost=0.05)
     assert measured == [0] and runner.snapshot.elapsed < 2.5
+
+
+def test_the_first_figures_come_soon_after_play(make_thread_runner) -> None:
+    """Early in a run the interval starts at EARLY_STEPS steps and doubles, so a panel shows a
+    trained figure long before the 500 steps (and the time share) of later measurements."""
+    measured, _ = measured_over_60_steps(make_thread_runner, cost=0.05, every=quality.METRICS_EVERY)
+    assert measured[0] == 0 and len(measured) >= 2 and measured[1] >= quality.EARLY_STEPS, measured
 
 
 def test_live_metrics_measure_beside_training(make_thread_runner) -> None:
