@@ -4,7 +4,7 @@
     python -m bench.pattern_seeds --preset seed-002-pattern --steps 10000 --seeds 3
 
 Each seed trains the preset (with that seed) headless on the CPU for its own number of steps, then
-averages 200 samples slot by slot (``gan_core.pattern_score``): learned = every high slot's mean
+averages 200 samples slot by slot (``gan_core.metrics.pattern_score``): learned = every high slot's mean
 >= 0.75 and every low slot's mean <= 0.25.  Prints one row per seed and the count.  One torch
 thread: the pattern nets are tiny, and a second thread only waits.
 """
@@ -16,7 +16,7 @@ import sys
 import torch
 
 from bench.toy_quality import train_seed
-from gan_core.pattern_score import trainer_pattern_score
+from gan_core.metrics import trainer_pattern_score
 
 
 def run_seed(name: str, seed: int, steps: int | None) -> dict:

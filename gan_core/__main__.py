@@ -214,12 +214,10 @@ def _picture(samples, config: TrainConfig) -> np.ndarray:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .metrics import format_value, quality_metrics
-    from .pattern_score import pattern_metrics
     trainer = load_trainer(args.checkpoint, device="cpu")
     result = {"checkpoint": str(args.checkpoint), "step": trainer.step_count,
               **{f"heldout_{k}": v for k, v in trainer.evaluate(args.n).items() if k != "step"}}
-    pattern = trainer.config.data_kind == "pattern"
-    metrics = pattern_metrics(trainer) if pattern else quality_metrics(trainer, args.n)
+    metrics = quality_metrics(trainer, args.n)
     if args.json:
         print(json.dumps({**result, "metrics": metrics}, indent=2))
     else:

@@ -11,6 +11,9 @@ Two families, each computed the way the literature does so the numbers sit besid
   distance between the classifier's penultimate features of generated and held-out real digits.
   It is not the Inception FID (other network, other features, other scale): compare it only with
   itself, at the same sample sizes.
+- Seed 002's '1010' pattern: both losses sit at ln 2 whether G is right or not, so the pattern is
+  checked slot by slot: each slot's mean over many samples must lie near the real data's side
+  (which slots are high is read from the real rows, not written here again).
 
 ``quality_metrics`` picks the family that fits a run's data; ``live_metrics`` is the Runner's hook.
 """
@@ -47,6 +50,9 @@ TOY_SAMPLES = 2500          # PacGAN scores 2,500 generated samples
 DIGIT_SAMPLES = 1000        # live digit metrics: cheap enough to run every few hundred steps
 DIGIT_DATASETS = ("mnist", "mnist-offline")
 CLASSES = 10
+HIGH_AT_LEAST = 0.75        # a pattern's high slot: its mean over the samples reaches this
+LOW_AT_MOST = 0.25          # a pattern's low slot: its mean stays at or below this
+PATTERN_SAMPLES = 200
 COVERED_SHARE = 0.025       # a digit class is covered with >= 2.5% of samples (1/4 of a fair share)
 MODE_DATASETS = ("ring", "grid")
 REAL_LIMIT = 10_000         # held-out real digits the classifier FID compares with (at most)
@@ -120,17 +126,38 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(distance.clamp_min(0))
 
 
+def high_slots(real: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the slots that are high in the real pattern rows ``real`` (N, 6)."""
+    return real.mean(dim=0) > 0.5
+
+
+def pattern_score(samples: torch.Tensor, real: torch.Tensor) -> dict:
+    """Slot means of generated ``samples`` (N, 6) and whether every high slot is >= HIGH_AT_LEAST
+    and every low slot <= LOW_AT_MOST, the high slots being those of ``real``."""
+    means = samples.detach().float().cpu().reshape(len(samples), -1).mean(dim=0)
+    high = high_slots(real.cpu())
+    learned = bool((means[high] >= HIGH_AT_LEAST).all() and (means[~high] <= LOW_AT_MOST).all())
+    return {"slot_means": [round(float(m), 4) for m in means], "learned": learned}
+
+
+def trainer_pattern_score(trainer, n: int = PATTERN_SAMPLES) -> dict:
+    """``pattern_score`` of ``n`` samples of a pattern run's G against its held-out real rows."""
+    return pattern_score(trainer.sample(n), trainer.data.held_out)
+
+
 # ---------------------------------------------------------------------- what a run shows and prints
 def quality_metrics(trainer, n: int | None = None) -> dict[str, Metric]:
     """The metrics that fit ``trainer``'s data as name -> {"value", "help"}: mode coverage for the
-    ring and grid, classifier scores for digits, {} for anything else.  ``n`` generated samples
-    (default: 2,500 for the toys as in PacGAN, 1,000 for digits), drawn with a fixed seed so two
-    measurements of the same G agree."""
+    ring and grid, classifier scores for digits, the slot check for the pattern, {} for anything
+    else.  ``n`` generated samples (default: 2,500 for the toys as in PacGAN, 1,000 for digits,
+    200 for the pattern), drawn with a fixed seed so two measurements of the same G agree."""
     if n is not None and n < 2:
         raise ConfigError("n", f"score at least 2 samples, not {n}")
     name = trainer.data.name
     if name in MODE_DATASETS:
         return _mode_panel(mode_metrics(trainer.sample(n or TOY_SAMPLES), name))
+    if name == "pattern":
+        return _pattern_panel(trainer_pattern_score(trainer, n or PATTERN_SAMPLES), n or PATTERN_SAMPLES)
     if name in DIGIT_DATASETS:
         try:
             scores = digit_metrics(trainer.sample(n or DIGIT_SAMPLES), trainer.data.held_out[:REAL_LIMIT])
@@ -150,7 +177,7 @@ def live_metrics(trainer) -> dict[str, Metric]:
     if not metrics:
         return {"quality metrics": {"value": "n/a", "help": (
             "Mode coverage is measured on the ring and grid, digit-classifier scores on MNIST "
-            f"digits; neither fits '{trainer.data.name}'.")}}
+            f"digits, the slot check on the pattern; none fits '{trainer.data.name}'.")}}
     return {"measured at step": {"value": trainer.step_count,
                                  "help": "Training step of these figures (they refresh every few hundred steps)."},
             **metrics}
@@ -173,6 +200,16 @@ def _mode_panel(m: dict[str, float | int]) -> dict[str, Metric]:
             "KL(generated mode shares || uniform) over every sample's nearest mode: 0 = all modes "
             "equally often.")},
         "samples scored": {"value": m["samples"], "help": "Generated samples scored (PacGAN scores 2,500)."},
+    }
+
+
+def _pattern_panel(score: dict, n: int) -> dict[str, Metric]:
+    return {
+        "pattern learned": {"value": "yes" if score["learned"] else "no", "help": (
+            f"Every high slot's mean >= {HIGH_AT_LEAST} and every low slot's <= {LOW_AT_MOST}, "
+            f"over {n} samples: the losses at ln 2 cannot say this.")},
+        "slot means": {"value": " ".join(f"{m:.3f}" for m in score["slot_means"]), "help": (
+            "Mean of each of G's 6 outputs; the real pattern is high, low, high, low, high, low.")},
     }
 
 

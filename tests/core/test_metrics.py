@@ -172,6 +172,9 @@ def test_live_metrics_fit_the_data_of_the_run() -> None:
     digits = live_metrics(Trainer(preset("seed-000-vanilla", device="cpu")))
     assert digits["samples scored"]["value"] == "1,000 generated vs 1,000 held-out real"
     assert 0 <= digits["classes covered (of 10)"]["value"] <= 10
+    pattern = live_metrics(Trainer(preset("seed-002-pattern", device="cpu")))
+    assert pattern["pattern learned"]["value"] == "no", "an untrained G has not learned 1010"
+    assert len(pattern["slot means"]["value"].split()) == 6
     moons = live_metrics(Trainer(preset("toy-moons", device="cpu")))
     assert list(moons) == ["quality metrics"] and moons["quality metrics"]["value"] == "n/a"
 

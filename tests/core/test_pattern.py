@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gan_core.pattern_score import pattern_score, trainer_pattern_score
+from gan_core.metrics import pattern_score, trainer_pattern_score
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
 

@@ -8,7 +8,7 @@ import pytest
 
 from gan_core.checkpoint import load_trainer
 from gan_core.errors import GanCoreError
-from gan_core.pattern_score import trainer_pattern_score
+from gan_core.metrics import trainer_pattern_score
 from gan_core.ship import CHECKPOINTS, INDEX, SHIPPED, ShippedIndexError, read_index
 
 GOOD = {"name": "toy-ring", "title": "2D toy", "file": "toy-ring.pt"}
