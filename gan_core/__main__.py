@@ -15,7 +15,7 @@ from .config import TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .models import model_info
 from .presets import PRESETS, describe, preset
-from .render import png_bytes, samples_picture
+from .render import png_bytes, samples_picture, scatter_plot
 
 REAL_POINTS = 2000      # real points drawn faintly behind a toy's samples
 
@@ -208,7 +208,6 @@ def _picture(samples, config: TrainConfig) -> np.ndarray:
     if config.data_kind != "points":
         return samples_picture(samples, config.data_kind)
     from .data import load_dataset
-    from .point_plot import scatter_plot
     return scatter_plot(samples, load_dataset(config).held_out[:REAL_POINTS])
 
 

@@ -14,7 +14,7 @@ from gan_core.errors import GanCoreError
 from gan_core.latent import (LatentModel, frame_png, interpolate, latent_grid, lerp, nearest_neighbours,
                              principal_directions, random_walk, slerp, typical_real_distance)
 from gan_core.noise import from_gaussian, noise_range
-from gan_core.point_plot import MARKER, path_frames
+from gan_core.render import MARKER, path_frames
 from gan_core.presets import preset
 from gan_core.render import gif_bytes, image_grid, strip_png
 from gan_core.trainer import Trainer
