@@ -48,7 +48,17 @@ def compare_page() -> None:
     _share()
     snap = runner.snapshot
     _controls(runner, snap)
+    _objectives(runner.configs)
     refreshing(_views, snap.status.moving)
+
+
+def _objectives(configs: list[TrainConfig]) -> None:
+    """Each variant's objectives, drawn by full reruns only: they change only with a new set-up."""
+    with st.expander("The objectives", icon=":material/function:"):
+        for column, config, label in zip(st.columns(len(configs)), configs, labels(configs)):
+            with column:
+                st.markdown(f"**{label}**")
+                show_objective(config)
 
 
 def open_comparison(preset_name: str, base: TrainConfig, changes: list[dict[str, Any]]) -> dict[str, str]:
@@ -216,11 +226,6 @@ def _views(moving: bool) -> None:
         if variant.status is Status.DIVERGED:
             st.error(variant.message, icon=":material/error:")
     st.caption("Variants: " + " · ".join(names))
-    with st.expander("The objectives", icon=":material/function:"):
-        for column, variant, label in zip(st.columns(len(names)), snap.variants, names):
-            with column:
-                st.markdown(f"**{label}**")
-                show_objective(variant.config)
     _curves(snap, names, moving)
     _quality(snap, names)
     _pictures(snap, names, moving)

@@ -36,6 +36,8 @@ def live_panel() -> None:
     if snap is not None:
         _controls(runner, snap)
         _view_settings(snap)
+        with st.expander("The objective", icon=":material/functions:"):   # outside the fragment: it
+            show_objective(runner.config)                                    # changes only with a knob
     refreshing(_views, snap is not None and snap.status.moving)
 
 
@@ -171,8 +173,6 @@ def _curves(snap: Snapshot, moving: bool) -> None:
         caption = drawn("loss_caption", snap.config, lambda: charts.loss_caption(snap.config))
         chart("loss_plot", snap, lambda: charts.loss_figure(snap.history, smoothing, snap.config), moving,
                smoothing, caption=caption)
-    with left.expander("The objective", icon=":material/functions:"):
-        show_objective(snap.config)
     with right.container(key="d_chart"):
         chart("d_plot", snap, lambda: charts.d_output_figure(snap.history, snap.evals, smoothing), moving,
                smoothing, caption="D's mean verdict on real and generated samples; diamonds are held-out "

@@ -98,7 +98,7 @@ def test_every_preset_loads_and_renders(at):
         assert not at.exception and not errors(at), name
         assert PRESETS[name][0] in [c.value for c in at.caption], "the preset's description is shown"
         shown = list(tiles(at)) + [c.value for c in at.caption]
-        assert any(text.startswith(("modes covered", "classes covered", "Quality metrics:"))
+        assert any(text.startswith(("modes covered", "classes covered", "pattern learned", "Quality metrics:"))
                    for text in shown), f"{name}: the quality panel (figures, or why there are none)"
 
 
