@@ -33,9 +33,13 @@ class ToyView:
 
 
 def toy_view(trainer, z: torch.Tensor) -> ToyView:
-    """D's landscape, points and G's gradient arrows for a 2D run, in eval mode."""
+    """D's landscape, points and G's gradient arrows for a 2D run, in eval mode.
+
+    The real points are held-out ones, topped up with training points when there are fewer than
+    POINTS_SHOWN (a small points file holds out a tenth), so a small data set still shows its shape.
+    """
     G, D, c = trainer.G, trainer.D, trainer.config
-    real = trainer.data.held_out[:POINTS_SHOWN]
+    real = torch.cat([trainer.data.held_out[:POINTS_SHOWN], trainer.data.train[:POINTS_SHOWN]])[:POINTS_SHOWN]
     extent = float(real.abs().max().item() * 1.3 + 0.1)
     axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=trainer.device)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")

@@ -32,7 +32,7 @@ FORK_ASKED = "compare_fork_asked"  # the Train page's "Compare from this step" w
 COMPARE_PAGE = "app_pages/compare.py"
 FRESH, FORK = "step 0 (fresh weights)", "my Train run, at its current step"
 # Knobs a comparison can vary: any but those that must be the same (seed) or are the server's.
-COMPARABLE = tuple(k for k in KNOBS if k.field not in {"seed", "device", "image_folder"})
+COMPARABLE = tuple(k for k in KNOBS if k.field not in {"seed", "device", "image_folder", "points_file"})
 SMOOTHING = 0.8
 
 
