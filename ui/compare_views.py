@@ -264,7 +264,7 @@ def _pictures(snap: Snapshot, names: list[str], moving: bool) -> None:
                          caption=f"G(z) for the shared fixed z, step {variant.step:,}")
             elif kind == "points" and variant.toy is not None:
                 chart(f"compare_toy_{index}", variant.toy,
-                      lambda v=variant: charts.toy_figure(v.toy, charts.TOY_LAYERS), moving)
+                      lambda v=variant: charts.toy_figure(v.toy, charts.TOY_DEFAULT_LAYERS), moving)
             elif kind == "pattern":
                 chart(f"compare_pattern_{index}", variant,
                       lambda v=variant: charts.pattern_figure(v.pattern_history), moving)

@@ -261,7 +261,8 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     rng = np.random.default_rng(0)
     history = {"step": np.arange(1, n + 1), **{c: rng.random(n) for c in ("loss_d", "loss_g", "d_real", "d_fake")}}
     history["loss_g"][::2] = np.nan   # D-only steps have no G loss
-    toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)))
+    toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)),
+                  rng.random((20, 20, 2)))
     figures = [charts.loss_figure(history, 0.9, TrainConfig()), charts.d_output_figure(history, [{"step": 9, "d_real": 0.6,
                "d_fake": 0.4, "loss_d": 1.3, "loss_g": 0.9}], 0.0), charts.toy_figure(toy, charts.TOY_LAYERS),
                charts.pattern_figure([(1, rng.random(6)), (2, rng.random(6))]), charts.real_pattern_figure(rng.random((12, 6)))]
@@ -273,6 +274,9 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
     assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
     assert len(charts.toy_figure(toy, ["real"])["data"]) == 1
+    (mesh,) = charts.toy_figure(toy, ["G's manifold"])["data"]
+    assert len(mesh["x"]) == 40 * 21 and np.isnan(mesh["x"][20::21]).all(), \
+        "one trace: the grid's 20 rows and 20 columns, each ended by a gap"
 
 
 def reference_lines(config: TrainConfig) -> dict[str, float]:
