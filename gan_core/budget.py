@@ -20,6 +20,7 @@ from .data import IMAGE_SOURCES, SYNTHETIC, SYNTHETIC_SIZES
 from .metrics import DIGIT_SAMPLES, MODE_DATASETS, TOY_SAMPLES
 from .models import BUILDERS
 from .models.common import Dropout
+from .point_files import MAX_ROWS, MIN_ROW_BYTES
 
 # Layers whose output has their input's shape: activations, normalisations, dropout.
 SHAPE_KEEPING = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.BatchNorm1d, nn.BatchNorm2d,
@@ -215,11 +216,22 @@ def _data_bytes(config: TrainConfig) -> int:
     if config.dataset == "folder":
         files, file_bytes = folder_files(config.image_folder)
         return files * sample + file_bytes    # every file is read before decoding
+    if config.dataset == "points-file":
+        # The file is read whole; its rows are bounded by its size without reading it.
+        file_bytes = _file_size(config.points_file)
+        return min(MAX_ROWS, file_bytes // MIN_ROW_BYTES) * sample + file_bytes
     count, channels, side = IMAGE_SOURCES[config.dataset]
     native = channels * side * side * FLOAT_BYTES
     # Images are turned to floats at their own size, then resized (a second tensor) if needed.
     fitted = 0 if (config.channels, config.image_size) == (channels, side) else sample
     return count * (native + fitted + LABEL_BYTES)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(Path(path).expanduser()) if path else 0
+    except OSError:
+        return 0
 
 
 def folder_files(folder: str) -> tuple[int, int]:

@@ -37,6 +37,8 @@ CHOICES: dict[str, dict[str, str]] = {
         "grid": "2D: 5x5 grid of 25 Gaussians, spacing 2, sigma 0.05",
         "spiral": "2D: a noisy two-turn spiral",
         "moons": "2D: two interleaving half circles",
+        "points-file": "2D: your own points from the CSV file `points_file` (x, y on each line), "
+                       "centred and scaled to a standard deviation of 1",
     },
     "arch": {
         "mlp": "fully connected G and D (seeds 000, 001, 003 and the 2D toys)",
@@ -86,6 +88,9 @@ FIELD_HELP: dict[str, str] = {
     "image_size": "Side of the square images in pixels (dcgan builds 28, 32 or 64).",
     "channels": "1 for grey images, 3 for colour.",
     "image_folder": "The folder of images that are the real data (used by dataset 'folder').",
+    "points_file": ("Your CSV of 2D points, x and y on each line (used by dataset 'points-file'): "
+                    "centred on their mean and scaled so the wider axis has a standard deviation "
+                    "of 1, the size the toy presets' learning rates and plots are made for."),
     "data_dir": "Where torchvision datasets are downloaded and cached.",
     "arch": "The network family of both G and D.",
     "latent_dim": "Size of the noise vector z that G turns into a sample.",
@@ -130,7 +135,7 @@ FIELD_HELP: dict[str, str] = {
 }
 
 IMAGE_DATASETS = ("mnist-offline", "mnist", "fashion-mnist", "cifar10", "folder")
-POINT_DATASETS = ("ring", "grid", "spiral", "moons")
+POINT_DATASETS = ("ring", "grid", "spiral", "moons", "points-file")
 DCGAN_SIZES = (28, 32, 64)
 
 
@@ -143,6 +148,7 @@ class TrainConfig:
     image_size: int = 28
     channels: int = 1
     image_folder: str = ""
+    points_file: str = ""
     data_dir: str = "data"
     # --- model
     arch: str = "mlp"
@@ -270,6 +276,9 @@ class TrainConfig:
             raise ConfigError("channels", f"{self.dataset} has {needed} channel(s)")
         if self.dataset == "folder" and not self.image_folder:
             raise ConfigError("image_folder", "name the folder that holds your images")
+        if self.dataset == "points-file" and not self.points_file:
+            raise ConfigError("points_file", "dataset 'points-file' needs a CSV file of 2D points, x "
+                                             "and y on each line")
 
     # ------------------------------------------------------------------ derived facts
     @property

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from .config import TrainConfig
-from .errors import GanCoreError
+from .errors import DataError
+from .point_files import read_points
 
 OFFLINE_DIGITS = Path(__file__).parent / "assets" / "mnist_5k.npz"
 OFFLINE_ENV = "GAN_PLAYGROUND_OFFLINE"
@@ -41,10 +42,6 @@ IMAGE_SOURCES = {"mnist-offline": (5_000, 1, 28), "mnist": (70_000, 1, 28),
 LOAD_ERRORS = (OSError, RuntimeError, EOFError, tarfile.TarError)
 # What PIL raises for a file that is not a readable image.
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-
-
-class DataError(GanCoreError):
-    """A data source cannot be loaded; the message is one human sentence."""
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing tensors field by field would raise
@@ -90,15 +87,17 @@ def load_dataset(config: TrainConfig, device: torch.device | str = "cpu") -> Dat
     """
     offline = os.environ.get(OFFLINE_ENV) == "1"
     return _build(config.dataset, config.image_size, config.channels, config.image_folder,
-                  config.data_dir, offline).to(device)
+                  config.points_file, config.data_dir, offline).to(device)
 
 
 @lru_cache(maxsize=4)  # bounded: CIFAR-10 at 64 px alone is 2.5 GB of float32
-def _build(dataset: str, image_size: int, channels: int, image_folder: str, data_dir: str,
-           offline: bool) -> Dataset:
+def _build(dataset: str, image_size: int, channels: int, image_folder: str, points_file: str,
+           data_dir: str, offline: bool) -> Dataset:
     """Dispatch to the source's loader; CPU tensors only."""
     if dataset in SYNTHETIC:
         return _synthetic(dataset)
+    if dataset == "points-file":
+        return _points_file(Path(points_file).expanduser())
     if dataset == "folder":
         return _folder(Path(image_folder).expanduser(), image_size, channels)
     if dataset == "mnist-offline":
@@ -190,10 +189,16 @@ def _folder(root: Path, size: int, channels: int) -> Dataset:
     if len(images) == 1:
         notes.append("Only one image, so it is also the held-out set.")
         return Dataset("folder", "image", images, images, None, None, " ".join(notes))
-    held = torch.arange(len(images)) % 10 == 9
+    return Dataset("folder", "image", *_hold_out(images), None, None, " ".join(notes))
+
+
+def _hold_out(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out) of a source read from files: every tenth sample held out, and at least one
+    (from 2 samples on), so the split is the same every time the files are read."""
+    held = torch.arange(len(samples)) % 10 == 9
     if not held.any():
-        held[-1] = True  # a folder of 2 to 9 images still holds one out
-    return Dataset("folder", "image", images[~held], images[held], None, None, " ".join(notes))
+        held[-1] = True
+    return samples[~held], samples[held]
 
 
 def _read(path: Path) -> bytes:
@@ -261,6 +266,19 @@ def _fit(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
     if images.shape[1] != channels:
         images = images.expand(-1, channels, -1, -1).contiguous()
     return images
+
+
+# -------------------------------------------------------------------------------- points file
+def _points_file(path: Path) -> Dataset:
+    """A student's CSV of 2D points (``point_files``), shuffled with a fixed seed before the split:
+    a file sorted by x would otherwise hold out, and plot first, one end of its shape."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise DataError(f"The points file {path.name} cannot be read.") from None
+    points, note = read_points(data, path.name)
+    points = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(SYNTHETIC_SEED))]
+    return Dataset("points-file", "points", *_hold_out(points), None, None, note)
 
 
 # ------------------------------------------------------------------------------ synthetic sources

@@ -6,6 +6,10 @@ class GanCoreError(Exception):
     """Base of every error gan_core raises on purpose."""
 
 
+class DataError(GanCoreError):
+    """A data source cannot be loaded; the message is one human sentence."""
+
+
 class CheckpointError(GanCoreError):
     """A checkpoint file is missing, truncated, corrupt, foreign or unsafe."""
 

@@ -3,6 +3,7 @@ shape means for a latent slider or a walk through z."""
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import torch
 
@@ -31,6 +32,15 @@ def noise_range(kind: str, constant: float = 0.5) -> tuple[float, float]:
     the support for the uniforms, and constant +- 1 for a G that only ever saw one value."""
     return {"normal": (-3.0, 3.0), "uniform_pm1": (-1.0, 1.0), "uniform01": (0.0, 1.0)}.get(
         kind, (constant - 1.0, constant + 1.0))
+
+
+def central_range(kind: str, mass: float, constant: float = 0.5) -> tuple[float, float]:
+    """The interval holding the central ``mass`` of one z entry: the normal's quantiles, the whole
+    ``noise_range`` for the others (a uniform has no centre to prefer, constant noise no spread)."""
+    if kind == "normal":
+        high = NormalDist().inv_cdf((1 + mass) / 2)
+        return -high, high
+    return noise_range(kind, constant)
 
 
 def noise_spread(kind: str) -> float:

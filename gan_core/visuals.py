@@ -1,8 +1,8 @@
 """What the live views draw, computed from a Trainer (on its thread) as plain numpy arrays: G's
 samples for a fixed z, a real batch, a thinned timeline of earlier samples and, by data kind, a
-pattern's outputs over time or GAN Lab's layered view for 2D data: D's output over the plane, real and generated points, and the
-direction G's loss pushes each generated point.  The numbers come from the engine so a page only
-draws them.
+pattern's outputs over time or GAN Lab's layered view for 2D data: D's output over the plane, real
+and generated points, the direction G's loss pushes each generated point, and G's manifold.  The
+numbers come from the engine so a page only draws them.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from . import losses
+from .config import TrainConfig
+from .noise import central_range
 
 GRID_SIZE = 36            # images in the live grid (from the trainer's fixed z)
 TIMELINE_LENGTH = 12      # grids kept for the timeline
@@ -21,6 +23,11 @@ FIELD_RESOLUTION = 48
 # Real and generated points drawn, each: every point is an element the browser redraws twice a
 # second while a model trains, and 256 still put about 10 points on each mode of the 25-mode grid.
 POINTS_SHOWN = 256
+# G's manifold: G's image of a regular MANIFOLD_LINES x MANIFOLD_LINES grid over z, spanning the
+# central MANIFOLD_MASS of each coordinate: where most samples come from, without the rare far
+# tails that would stretch the mesh across the whole plot.
+MANIFOLD_LINES = 20
+MANIFOLD_MASS = 0.95
 
 
 @dataclass(frozen=True)
@@ -30,12 +37,17 @@ class ToyView:
     real: np.ndarray         # (n, 2) real points
     fake: np.ndarray         # (n, 2) G(z) for fixed z
     arrows: np.ndarray       # (n, 2) -grad of G's loss at each fake point, scaled for drawing
+    manifold: np.ndarray     # (L, L, 2) G(z) over a regular grid of z: [i, j] is row i, column j
 
 
 def toy_view(trainer, z: torch.Tensor) -> ToyView:
-    """D's landscape, points and G's gradient arrows for a 2D run, in eval mode."""
+    """D's landscape, points, G's gradient arrows and G's manifold for a 2D run, in eval mode.
+
+    The real points are held-out ones, topped up with training points when there are fewer than
+    POINTS_SHOWN (a small points file holds out a tenth), so a small data set still shows its shape.
+    """
     G, D, c = trainer.G, trainer.D, trainer.config
-    real = trainer.data.held_out[:POINTS_SHOWN]
+    real = torch.cat([trainer.data.held_out[:POINTS_SHOWN], trainer.data.train[:POINTS_SHOWN]])[:POINTS_SHOWN]
     extent = float(real.abs().max().item() * 1.3 + 0.1)
     axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=trainer.device)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
@@ -46,6 +58,7 @@ def toy_view(trainer, z: torch.Tensor) -> ToyView:
         with torch.no_grad():
             heat = D(plane.repeat_interleave(c.pack, dim=0)).reshape(FIELD_RESOLUTION, FIELD_RESOLUTION)
             fake = G(z)
+            mesh = G(manifold_z(c, trainer.device)).reshape(MANIFOLD_LINES, MANIFOLD_LINES, 2)
         fake = fake.detach().requires_grad_(True)
         loss = losses.g_loss(c.loss, c.g_loss, D(fake))
         (grad,) = torch.autograd.grad(loss, fake)
@@ -54,7 +67,23 @@ def toy_view(trainer, z: torch.Tensor) -> ToyView:
     push = -grad
     scale = 0.08 * extent / (push.norm(dim=1).max() + 1e-12)
     return ToyView(extent, heat.float().cpu().numpy(), real.float().cpu().numpy(),
-                   fake.detach().float().cpu().numpy(), (push * scale).float().cpu().numpy())
+                   fake.detach().float().cpu().numpy(), (push * scale).float().cpu().numpy(),
+                   mesh.float().cpu().numpy())
+
+
+def manifold_z(config: TrainConfig, device: torch.device | str) -> torch.Tensor:
+    """The regular grid G's manifold is the image of, row by row: (L * L, latent_dim).
+
+    It spans the first two z coordinates (one, for a 1D z: the manifold is then a curve); the
+    others stay at the middle of their range, so for a larger z it is a 2D slice through z-space.
+    """
+    low, high = central_range(config.noise, MANIFOLD_MASS, config.noise_constant)
+    axis = torch.linspace(low, high, MANIFOLD_LINES, device=device)
+    rows, columns = torch.meshgrid(axis, axis, indexing="ij")
+    grid = torch.stack([columns.reshape(-1), rows.reshape(-1)], dim=1)
+    z = torch.full((len(grid), config.latent_dim), (low + high) / 2, device=device)
+    z[:, :2] = grid[:, :config.latent_dim]
+    return z
 
 
 class LiveViews:

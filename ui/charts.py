@@ -22,7 +22,10 @@ MAX_POINTS = 500         # a chart is about 500 pixels wide: a point per pixel o
 # GAN Lab's palette: green is "real", purple is "fake"; D's heatmap runs from one to the other.
 REAL, FAKE, G_COLOUR, D_COLOUR = "#1a9850", "#7b3294", "#7b3294", "#e66101"
 D_SCALE = [[0.0, "#c2a5cf"], [0.5, "#f7f7f7"], [1.0, "#a6dba0"]]
-TOY_LAYERS = ("D(x) heatmap", "real", "generated", "G's gradient")
+TOY_LAYERS = ("D(x) heatmap", "G's manifold", "real", "generated", "G's gradient")   # bottom to top
+# The manifold is off at first: the four others are the view the lessons describe, and its 40
+# lines across the whole plane hide the arrows beneath them until a student asks for it.
+TOY_DEFAULT_LAYERS = tuple(layer for layer in TOY_LAYERS if layer != "G's manifold")
 # Fixed margins and axes that never resize them.  Plotly's automatic margins (the default in
 # Streamlit's theme) measure every tick label and then draw the chart a second time whenever a
 # label's width changes, which a live chart's does on every refresh.  The top margin is small:
@@ -147,27 +150,34 @@ def d_output_figure(history: dict[str, np.ndarray], evals: Sequence[dict[str, fl
 
 
 def toy_figure(toy: ToyView, layers: Sequence[str]) -> Figure:
-    """GAN Lab's layered view: D's output over the plane, real and generated points, and the
-    direction G's loss pushes each generated point."""
+    """GAN Lab's layered view: D's output over the plane, G's manifold (the grid of z as G bends
+    it), real and generated points, and the direction G's loss pushes each generated point."""
     axis = np.linspace(-toy.extent, toy.extent, toy.heatmap.shape[0])
-    ends = toy.fake + toy.arrows
-    gaps = np.full(len(ends), np.nan)   # one trace of segments start -> end, separated by gaps
     layer_traces = (
         dict(type="heatmap", x=axis, y=axis, z=toy.heatmap, zmin=0, zmax=1, colorscale=D_SCALE, name="D(x)",
              colorbar=dict(title=dict(text="D(x)"), thickness=12),
              hovertemplate="x %{x:.2f}, y %{y:.2f}: D = %{z:.2f}<extra></extra>"),
+        _polylines("G's manifold", np.concatenate([toy.manifold, toy.manifold.transpose(1, 0, 2)]),
+                   dict(color=FAKE, width=1), opacity=0.45),   # the grid's rows, then its columns
         _points(toy.real, "real", REAL),
         _points(toy.fake, "generated", FAKE),
-        dict(type="scatter", mode="lines", name="G's gradient", hoverinfo="skip",
-             x=np.stack([toy.fake[:, 0], ends[:, 0], gaps], axis=1).ravel(),
-             y=np.stack([toy.fake[:, 1], ends[:, 1], gaps], axis=1).ravel(),
-             line=dict(color="#333333", width=1)),
+        _polylines("G's gradient", np.stack([toy.fake, toy.fake + toy.arrows], axis=1),
+                   dict(color="#333333", width=1)),
     )
     span = [-toy.extent, toy.extent]
     layout = dict(height=490, margin=dict(COLORBAR_MARGIN, l=40, b=30), uirevision="toy",
                   xaxis=dict(range=span, constrain="domain", **FIXED_AXIS),
                   yaxis=dict(range=span, scaleanchor="x", scaleratio=1, **FIXED_AXIS))
     return figure([t for name, t in zip(TOY_LAYERS, layer_traces) if name in layers], layout)
+
+
+def _polylines(name: str, lines: np.ndarray, line: dict[str, Any], opacity: float = 1.0) -> dict[str, Any]:
+    """``lines`` (L, P, 2), L lines of P points, as one trace: a NaN after each line lifts the pen,
+    so the browser draws one path element rather than L."""
+    gaps = np.full((len(lines), 1, 2), np.nan)
+    xy = np.concatenate([lines, gaps], axis=1).reshape(-1, 2)
+    return dict(type="scatter", mode="lines", name=name, hoverinfo="skip", x=xy[:, 0], y=xy[:, 1],
+                line=line, opacity=opacity)
 
 
 def _points(points: np.ndarray, name: str, colour: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ui.config_form import show_resumed
 from ui.deployment import MB, deployment, public_json
 from ui.notices import notify, show_notices
 from ui.runs import resume_run
-from ui.uploads import current_upload
+from ui.uploads import current_points, current_upload
 from ui.workspace import Workspace, session_workspace
 
 MAX_UPLOAD_MB = 50
@@ -55,7 +55,8 @@ def checkpoint_panel(runner: Commands) -> None:
             _saved_files(workspace)
     with st.expander("Running config (JSON)", icon=":material/data_object:"):
         st.caption("Exactly what the current run uses: the same fields the CLI takes with --set.")
-        st.code(public_json(runner.config, current_upload(workspace)), language="json")
+        st.code(public_json(runner.config, current_upload(workspace), current_points(workspace)),
+                language="json")
 
 
 def _save(runner: Commands, ready: bool, workspace: Workspace) -> None:

@@ -32,7 +32,7 @@ FORK_ASKED = "compare_fork_asked"  # the Train page's "Compare from this step" w
 COMPARE_PAGE = "app_pages/compare.py"
 FRESH, FORK = "step 0 (fresh weights)", "my Train run, at its current step"
 # Knobs a comparison can vary: any but those that must be the same (seed) or are the server's.
-COMPARABLE = tuple(k for k in KNOBS if k.field not in {"seed", "device", "image_folder"})
+COMPARABLE = tuple(k for k in KNOBS if k.field not in {"seed", "device", "image_folder", "points_file"})
 SMOOTHING = 0.8
 
 
@@ -269,7 +269,7 @@ def _pictures(snap: Snapshot, names: list[str], moving: bool) -> None:
                          caption=f"G(z) for the shared fixed z, step {variant.step:,}")
             elif kind == "points" and variant.toy is not None:
                 chart(f"compare_toy_{index}", variant.toy,
-                      lambda v=variant: charts.toy_figure(v.toy, charts.TOY_LAYERS), moving)
+                      lambda v=variant: charts.toy_figure(v.toy, charts.TOY_DEFAULT_LAYERS), moving)
             elif kind == "pattern":
                 chart(f"compare_pattern_{index}", variant,
                       lambda v=variant: charts.pattern_figure(v.pattern_history), moving)

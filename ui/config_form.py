@@ -22,14 +22,15 @@ import torch
 
 from gan_core.config import CHOICES, FIELD_HELP, IMAGE_DATASETS, ConfigError, TrainConfig, parse_value
 from gan_core.errors import GanCoreError
+from gan_core.point_files import MAX_BYTES, MAX_ROWS
 from gan_core.presets import PRESETS, describe, preset
 from gan_core.runner import Commands
 from gan_core.trainer import LIVE_FIELDS, resolve_device
-from ui.deployment import MB, UPLOADS_LABEL, deployment, folder_label
+from ui.deployment import MB, UPLOADS_LABEL, deployment, points_label
 from ui.links import HIDE, from_params, hidden, share, to_params
 from ui.notices import notify, show_notices
 from ui.runs import DEFAULT_PRESET, current_runner, placed, session_runner, start_run
-from ui.uploads import current_upload, store_images
+from ui.uploads import current_points, current_upload, store_images, store_points
 from ui.workspace import session_workspace
 
 # The trainer refuses to move a live run to another device, so the form treats device as structural.
@@ -43,6 +44,7 @@ RESUMED = "resumed_from"          # "custom, from X.pt" while the run is a resum
 HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's link hides
 LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
+UPLOADED_POINTS = "uploaded_points_id"   # the points upload last taken
 
 # Friendlier names for some choices; the others show as they are.
 OPTION_LABELS: dict[str, dict[str, str]] = {
@@ -53,6 +55,7 @@ OPTION_LABELS: dict[str, dict[str, str]] = {
     "noise": {"uniform_pm1": "uniform [-1, 1)", "uniform01": "uniform [0, 1)", "normal": "normal N(0, 1)",
               "constant": "constant"},
     "optimizer": {"adam": "Adam", "sgd": "SGD"},
+    "dataset": {"points-file": "points-file (your CSV)"},
 }
 CHOICE_SET = {"g_activation": "activation", "d_activation": "activation"}   # field -> CHOICES key
 
@@ -62,7 +65,7 @@ class Knob:
     """One settings widget: which field, what kind of widget, and when it matters."""
 
     field: str
-    kind: str                       # choice | int | float | widths | bool | folder
+    kind: str                       # choice | int | float | widths | bool | path
     label: str
     section: str
     needs: tuple[str, tuple[str, ...]] | None = None   # (field, values) under which it is used
@@ -87,13 +90,13 @@ class Knob:
     def to_widget(self, value: Any) -> Any:
         if self.kind == "widths":
             return ", ".join(map(str, value))
-        if self.kind == "folder":     # the browser sees a folder's name, never its path
+        if self.kind == "path":       # the browser sees a file's or folder's name, never its path
             return _shown(self.field, value)
         return float(value) if self.kind == "float" else value
 
     def from_widget(self, value: Any) -> Any:
-        if self.kind == "folder":
-            return _folder_options().get(value, "")
+        if self.kind == "path":
+            return _path_options(self.field).get(value, "")
         return parse_value(self.field, value) if self.kind == "widths" else value
 
 
@@ -111,10 +114,21 @@ def _image_upload() -> None:
                           "not images are skipped.")
 
 
+def _points_upload() -> None:
+    st.file_uploader("…or upload a CSV of 2D points", type=["csv", "txt"], key="points_upload",
+                     max_upload_size=max(1, MAX_BYTES // MB),
+                     help=f"x and y on each line, separated by a comma, semicolon or tab (a header "
+                          f"line is fine; at most {MAX_ROWS:,} points and {MAX_BYTES // MB} MB). The points become the "
+                          "real data, centred on their mean and scaled so the wider axis has a "
+                          "standard deviation of 1, the size the toy presets are made for. Kept in "
+                          "your private workspace until you close the tab.")
+
+
 MLP, DCGAN = ("arch", ("mlp",)), ("arch", ("dcgan",))
 KNOBS: tuple[Knob, ...] = (
     Knob("dataset", "choice", "Dataset", "Data"),
-    Knob("image_folder", "folder", "Image folder", "Data", ("dataset", ("folder",)), extra=_image_upload),
+    Knob("image_folder", "path", "Image folder", "Data", ("dataset", ("folder",)), extra=_image_upload),
+    Knob("points_file", "path", "Points file", "Data", ("dataset", ("points-file",)), extra=_points_upload),
     Knob("image_size", "int", "Image size (pixels)", "Data", ("dataset", IMAGE_DATASETS)),
     Knob("channels", "int", "Channels", "Data", ("dataset", IMAGE_DATASETS)),
     Knob("arch", "choice", "Architecture", "Model"),
@@ -260,11 +274,21 @@ def _take_new_inputs() -> bool:
         st.session_state[PRESET_NAME], st.session_state[RESUMED] = name, None
         st.session_state[LINK_PROBLEMS] = ()   # the link's set-up is left behind
         _fill_form(preset(name, device=form_values()["device"]))
-    files = st.session_state.get("image_upload") or []
-    if files and [f.file_id for f in files] != st.session_state.get(UPLOADED):
-        st.session_state[UPLOADED] = [f.file_id for f in files]
-        _take_images(files)
+    if _new_upload("image_upload", UPLOADED):
+        _take_images(st.session_state["image_upload"])
+    if _new_upload("points_upload", UPLOADED_POINTS):
+        _take_points(st.session_state["points_upload"])
     return leaves_resumed
+
+
+def _new_upload(key: str, taken: str) -> bool:
+    """Whether the uploader ``key`` holds files not taken yet; marks them taken."""
+    value = st.session_state.get(key)
+    ids = [f.file_id for f in (value if isinstance(value, list) else [value] if value else [])]
+    if not ids or ids == st.session_state.get(taken):
+        return False
+    st.session_state[taken] = ids
+    return True
 
 
 def _fill_form(config: TrainConfig) -> None:
@@ -321,8 +345,10 @@ def _confirm_rebuild(runner: Commands, changes: dict[str, Any]) -> None:
 
 
 def _shown(field: str, value: Any) -> Any:
-    """A value as the page may show it: an image folder by its name, never its server path."""
-    return folder_label(value, current_upload(session_workspace())) if field == "image_folder" else value
+    """A value as the page may show it: a folder or file by its name, never its server path."""
+    if field not in PATH_FIELDS:
+        return value
+    return next((label for label, path in _path_options(field).items() if path == value), "—")
 
 
 def _rebuild() -> None:
@@ -359,8 +385,8 @@ def knob_widget(knob: Knob, value: Any, key: str, disabled: bool = False) -> Any
         return st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
     if knob.kind == "bool":
         return st.checkbox(knob.label, value=value, **common)
-    if knob.kind == "folder":
-        options = list(_folder_options())
+    if knob.kind == "path":
+        options = list(_path_options(knob.field))
         return st.selectbox(knob.label, options, index=options.index(value) if value in options else 0, **common)
     return st.text_input(knob.label, value=value, **common)
 
@@ -378,9 +404,17 @@ def _options(field: str, current: Any) -> list[str]:
     return options if current in options else [*options, current]
 
 
-def _folder_options() -> dict[str, str]:
-    """Image folders a student may pick, name -> path: the teacher's, and their own upload."""
-    upload = current_upload(session_workspace())
+PATH_FIELDS = ("image_folder", "points_file")
+
+
+def _path_options(field: str) -> dict[str, str]:
+    """What a student may pick for a path field, name -> path: for the image folder the teacher's
+    folders and their own upload, for the points file their own upload."""
+    workspace = session_workspace()
+    if field == "points_file":
+        points = current_points(workspace)
+        return {"—": "", **({points_label(str(points), points): str(points)} if points else {})}
+    upload = current_upload(workspace)
     named = {name: str(path) for name, path in deployment().image_folders.items()}
     return {"—": "", **named, **({UPLOADS_LABEL: str(upload)} if upload else {})}
 
@@ -406,3 +440,13 @@ def _take_images(files: list) -> None:
         notify("warning", f"Skipped {len(skipped)} file(s) that are not images: {', '.join(skipped[:5])}.",
                "settings")
     notify("success", f"Using {len(files) - len(skipped)} uploaded image(s) as the real data.", "settings")
+
+
+def _take_points(file: Any) -> None:
+    try:
+        path, count = store_points(file.name, file.getvalue(), session_workspace())
+        _fill_form(st.session_state[BASE].replace(dataset="points-file", points_file=str(path)))
+    except GanCoreError as exc:
+        notify("error", str(exc), "settings")
+        return
+    notify("success", f"Using the {count:,} points of {path.name} as the real data.", "settings")

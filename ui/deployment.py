@@ -22,6 +22,7 @@ from gan_core.runner import SLOTS
 ENV = "GAN_PLAYGROUND_"
 MB = 10**6   # decimal, as budget.format_bytes shows sizes
 UPLOADS_LABEL = "my uploaded images"
+POINTS_LABEL = "my uploaded points"
 # A generator explored on the Latent page is built in the web server's process: it gets a budget
 # of its own, far below a run's, so nothing large is ever built there.
 LATENT_LIMIT_BYTES = 512 * MB
@@ -80,19 +81,25 @@ def deployment() -> Deployment:
     )
 
 
-def server_config(config: TrainConfig, uploads: Path | None, limit_bytes: int | None = None) -> TrainConfig:
+def server_config(config: TrainConfig, uploads: Path | None, limit_bytes: int | None = None,
+                  points: Path | None = None) -> TrainConfig:
     """``config`` with the deployment's paths, checked against the run budget.
 
     The data directory is always the server's; an image folder is kept only when it is one the
-    teacher allows or this session's own uploads.  Raises ConfigError (a BudgetError for the
-    budget) naming the field."""
+    teacher allows or this session's own uploads, and a points file only when it is this
+    session's uploaded one (``points``).  Raises ConfigError (a BudgetError for the budget)
+    naming the field."""
     allowed = {str(p) for p in deployment().image_folders.values()}
     if uploads is not None:
         allowed.add(str(uploads))
     folder = config.image_folder if config.image_folder in allowed else ""
     if config.dataset == "folder" and not folder:
         raise ConfigError("image_folder", "upload images, or pick one of the class's image folders")
-    placed = config.replace(data_dir=str(deployment().data_dir), image_folder=folder)
+    points_file = config.points_file if points is not None and config.points_file == str(points) else ""
+    if config.dataset == "points-file" and not points_file:
+        raise ConfigError("points_file", "upload a CSV file of 2D points, x and y on each line")
+    placed = config.replace(data_dir=str(deployment().data_dir), image_folder=folder,
+                            points_file=points_file)
     check_budget(placed, deployment().run_memory_bytes if limit_bytes is None else limit_bytes)
     return placed
 
@@ -105,9 +112,16 @@ def folder_label(path: str, uploads: Path | None) -> str:
     return names.get(path, "—")
 
 
-def public_json(config: TrainConfig, uploads: Path | None) -> str:
+def points_label(path: str, points: Path | None) -> str:
+    """How a points file is shown to students: as their upload, by the name they gave it."""
+    return f"{POINTS_LABEL} ({points.name})" if points is not None and path == str(points) else "—"
+
+
+def public_json(config: TrainConfig, uploads: Path | None, points: Path | None = None) -> str:
     """The config as JSON for the page, with server paths replaced by what students see."""
     shown = config.to_dict() | {"data_dir": "(the server's data directory)"}
     if config.image_folder:
         shown["image_folder"] = folder_label(config.image_folder, uploads)
+    if config.points_file:
+        shown["points_file"] = points_label(config.points_file, points)
     return json.dumps(shown, indent=2)

@@ -23,7 +23,7 @@ from gan_core.config import ConfigError, TrainConfig, parse_value
 from gan_core.presets import PRESETS, preset
 
 PRESET, HIDE, VARIANTS = "preset", "hide", "variants"
-SERVER_FIELDS = frozenset({"data_dir", "image_folder", "device"})   # never taken from a link
+SERVER_FIELDS = frozenset({"data_dir", "image_folder", "points_file", "device"})   # never taken from a link
 VARIANT_KEY = re.compile(rf"^[{NAMES[:MAX_VARIANTS]}]\.")            # "B.loss": variant B's loss
 
 

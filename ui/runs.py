@@ -18,7 +18,7 @@ from gan_core.runner import Commands
 from gan_core.trainer import resolve_device
 from ui.deployment import deployment, server_config
 from ui.session import comparison_holder, run_holder, start_parking
-from ui.uploads import current_upload
+from ui.uploads import current_points, current_upload
 from ui.workspace import session_workspace
 
 # A 2D toy first: it trains fast on any CPU, and in its first minute it shows the whole game
@@ -46,7 +46,9 @@ def placed(config: TrainConfig, share: int = 1) -> TrainConfig:
     """``config`` as this server runs it: its paths, within its budget (ConfigError otherwise).
     A comparison's variants each get ``1/share`` of one run's budget: together they are one run."""
     limit = deployment().run_memory_bytes // share
-    return server_config(config, current_upload(session_workspace()), limit_bytes=limit)
+    workspace = session_workspace()
+    return server_config(config, current_upload(workspace), limit_bytes=limit,
+                         points=current_points(workspace))
 
 
 def current_runner() -> Commands | None:
@@ -71,11 +73,13 @@ def start_run(config: TrainConfig) -> Commands:
 
 
 def checkpoint_overrides() -> dict[str, str]:
-    """What replaces a checkpoint's stored paths: the server's data directory, and this session's
-    uploaded images (or its empty upload folder) for an image folder."""
+    """What replaces a checkpoint's stored paths: the server's data directory, this session's
+    uploaded images (or its empty upload folder) for an image folder, and its uploaded points
+    file (or none) for a points file."""
     workspace = session_workspace()
     return {"data_dir": str(deployment().data_dir),
-            "image_folder": str(current_upload(workspace) or workspace.uploads)}
+            "image_folder": str(current_upload(workspace) or workspace.uploads),
+            "points_file": str(current_points(workspace) or "")}
 
 
 def resume_run(data: bytes) -> tuple[Commands, int]:

@@ -13,6 +13,7 @@ import streamlit as st
 from gan_core.render import grid_png
 from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import Commands, Snapshot, Status
+from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
 from ui.live import chart, command, drawn, keep_pace, refreshing
 from ui.objective import show_objective
@@ -102,10 +103,15 @@ def _view_settings(snap: Snapshot) -> None:
     left.slider("Smoothing", 0.0, 0.99, DEFAULT_SMOOTHING, 0.01, key=SMOOTHING,
                 help="Exponential moving average of the curves (0 = raw); the raw curve stays faint behind.")
     if snap.config is not None and snap.config.data_kind == "points":
-        right.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_LAYERS),
+        right.pills("Layers", charts.TOY_LAYERS, selection_mode="multi", default=list(charts.TOY_DEFAULT_LAYERS),
                     key=TOY_LAYERS, help="GAN Lab's layered view: D's verdict over the plane (green = "
                     "'real', purple = 'fake'), real and generated points, and the direction G's loss "
-                    "pushes each generated point.")
+                    f"pushes each generated point. **G's manifold**: a regular {MANIFOLD_LINES} × "
+                    f"{MANIFOLD_LINES} grid over z, spanning the central {MANIFOLD_MASS:.0%} of each "
+                    "coordinate, drawn where G maps it: it shows how G stretches and folds its noise "
+                    "onto the data (where G squeezes the mesh, its samples crowd). With more than two "
+                    "z coordinates it is a slice: the first two vary, the others stay at the middle "
+                    "of their range.")
 
 
 # ---------------------------------------------------------------------------------- status
@@ -207,7 +213,7 @@ def _toy(snap: Snapshot, moving: bool) -> None:
     """GAN Lab's layered view of a 2D run."""
     if snap.toy is None:
         return
-    layers = tuple(st.session_state.get(TOY_LAYERS, charts.TOY_LAYERS))
+    layers = tuple(st.session_state.get(TOY_LAYERS, charts.TOY_DEFAULT_LAYERS))
     with st.container(key="toy_chart"):
         chart("toy_plot", snap.toy, lambda: charts.toy_figure(snap.toy, layers), moving, layers,
                caption=f"Step {snap.step:,}." + (" Pause to hover over the points or zoom in." if moving else ""))

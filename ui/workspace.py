@@ -61,13 +61,14 @@ def remove_leftovers() -> list[Path]:
 
 class Workspace:
     """One session's folder: ``saves/`` (checkpoints the student saved), ``uploads/`` (images),
-    and a parked run."""
+    ``points/`` (a CSV of 2D points) and a parked run."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.saves = folder / "saves"
         self.uploads = folder / "uploads"
-        for sub in (self.saves, self.uploads):
+        self.points = folder / "points"
+        for sub in (self.saves, self.uploads, self.points):
             sub.mkdir(parents=True, exist_ok=True)
 
     @classmethod

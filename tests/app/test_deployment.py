@@ -39,6 +39,21 @@ def test_allowed_folders_and_the_sessions_upload_are_shown_by_name_only(classroo
         assert shown["image_folder"] == label and str(tmp_path) not in json.dumps(shown)
 
 
+def test_only_the_sessions_own_points_file_reaches_the_loader(classroom, tmp_path: Path):
+    mine = tmp_path / "points" / "ab12" / "blobs.csv"
+    hostile = TrainConfig(dataset="points-file", points_file="/etc/passwd", arch="mlp")
+    for points in (None, mine):
+        with pytest.raises(ConfigError) as refused:
+            server_config(hostile, uploads=None, points=points)
+        assert refused.value.field == "points_file" and "/etc" not in str(refused.value)
+    placed = server_config(preset("toy-ring").replace(points_file="/etc/passwd"), uploads=None, points=mine)
+    assert placed.points_file == ""
+    config = server_config(preset("toy-ring", dataset="points-file", points_file=str(mine)), uploads=None, points=mine)
+    assert config.points_file == str(mine)
+    shown = json.loads(public_json(config, None, mine))
+    assert shown["points_file"] == "my uploaded points (blobs.csv)" and str(tmp_path) not in json.dumps(shown)
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"g_hidden": [16384] * 6}, "g_hidden"),
     ({"d_hidden": [16384, 16384]}, "d_hidden"),

@@ -31,6 +31,15 @@ def test_bad_and_stale_parameters_are_reported_and_ignored():
     assert hidden({"hide": "Model, lr_g,"}) == ("Model", "lr_g")
 
 
+def test_a_link_cannot_name_a_points_file():
+    name, config, problems = from_params({"preset": "toy-ring", "points_file": "/etc/passwd",
+                                          "dataset": "points-file"}, "toy-ring")
+    assert config == preset("toy-ring") and config.points_file == ""
+    assert problems == ["points_file: chosen by the server, not by a link",
+                        "points_file: dataset 'points-file' needs a CSV file of 2D points, x and y on each line"]
+    assert "points_file" not in to_params("toy-ring", config.replace(dataset="points-file", points_file="/srv/p.csv"))
+
+
 def open_link(params: dict[str, str]) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():

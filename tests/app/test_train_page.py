@@ -230,13 +230,39 @@ def test_folder_upload_refuses_non_images(at):
     assert any("None of the 1 files is an image that can be read (notes.txt)." in e for e in errors(at))
 
 
+def test_uploading_a_points_csv_switches_the_run_to_it(at):
+    knob(at, "dataset").set_value("points-file").run()
+    assert any(e.startswith("points_file: dataset 'points-file' needs a CSV file") for e in errors(at))
+    run = runner(at)
+    rows = "".join(f"{100 + 10 * np.cos(t):.3f},{5 * np.sin(t):.3f}\n" for t in np.linspace(0, 6.2, 300))
+    at.file_uploader(key="points_upload").set_value(("my ellipse.csv", f"x,y\n{rows}".encode(), "text/csv")).run()
+    ready(at)
+    new = runner(at)
+    assert new is not run and new.config.dataset == "points-file" and not errors(at)
+    assert new.config.points_file.endswith("my_ellipse.csv") and new.snapshot.status == "paused"
+    assert knob(at, "points_file").value == "my uploaded points (my_ellipse.csv)"
+    assert "points_file" not in at.query_params, "the link never carries the file's path"
+    assert any(i.value.startswith("Your 300 points from my_ellipse.csv, centred on their mean (99.9, ") for i in at.info)
+    toy = [f for f in live_figures(at) if any(t.get("name") == "D(x)" for t in f["data"])]
+    assert len(toy) == 1 and {t["name"] for t in toy[0]["data"]} == {"D(x)", "real", "generated", "G's gradient"}
+
+
+def test_a_bad_points_csv_shows_one_error_line(at):
+    knob(at, "dataset").set_value("points-file").run()
+    run = runner(at)
+    at.file_uploader(key="points_upload").set_value(("bad.csv", b"x,y\n1,2\n3,oops\n", "text/csv")).run()
+    assert errors(at).count("bad.csv, line 3: 'oops' is not a number.") == 1
+    assert not at.exception and runner(at) is run and run.alive
+
+
 def test_chart_builders_give_valid_figures_and_cap_their_points():
     """The builders skip Plotly's validation for speed, so validate their output here."""
     n = 5000
     rng = np.random.default_rng(0)
     history = {"step": np.arange(1, n + 1), **{c: rng.random(n) for c in ("loss_d", "loss_g", "d_real", "d_fake")}}
     history["loss_g"][::2] = np.nan   # D-only steps have no G loss
-    toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)))
+    toy = ToyView(2.0, rng.random((48, 48)), rng.random((512, 2)), rng.random((512, 2)), rng.random((512, 2)),
+                  rng.random((20, 20, 2)))
     figures = [charts.loss_figure(history, 0.9, TrainConfig()), charts.d_output_figure(history, [{"step": 9, "d_real": 0.6,
                "d_fake": 0.4, "loss_d": 1.3, "loss_g": 0.9}], 0.0), charts.toy_figure(toy, charts.TOY_LAYERS),
                charts.pattern_figure([(1, rng.random(6)), (2, rng.random(6))]), charts.real_pattern_figure(rng.random((12, 6)))]
@@ -248,6 +274,9 @@ def test_chart_builders_give_valid_figures_and_cap_their_points():
     raw_g, smoothed_g = loss.data[2].y, loss.data[3].y
     assert np.array_equal(np.isfinite(raw_g), np.isfinite(smoothed_g)), "smoothing skips missing G losses"
     assert len(charts.toy_figure(toy, ["real"])["data"]) == 1
+    (mesh,) = charts.toy_figure(toy, ["G's manifold"])["data"]
+    assert len(mesh["x"]) == 40 * 21 and np.isnan(mesh["x"][20::21]).all(), \
+        "one trace: the grid's 20 rows and 20 columns, each ended by a gap"
 
 
 def reference_lines(config: TrainConfig) -> dict[str, float]:

@@ -4,6 +4,7 @@ update and the steps/s seen with the page open.
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -80,3 +81,33 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page):
     page.set_viewport_size({"width": 1400, "height": 2000})   # the app scrolls inside: show it all
     page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
     save_screenshot(page, "train_page")
+
+
+TOY_TRACES = """() => {
+    const chart = document.querySelector('.st-key-toy_chart .js-plotly-plot');
+    return chart ? chart.data.map(t => t.name) : [];
+}"""
+
+
+def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path):
+    angles = [i * 6.2832 / 400 for i in range(400)]
+    csv = tmp_path / "heart.csv"
+    csv.write_text("x,y\n" + "".join(f"{16 * math.sin(a) ** 3:.3f},{13 * math.cos(a) - 5 * math.cos(2 * a) - 2 * math.cos(3 * a) - math.cos(4 * a):.3f}\n"
+                                     for a in angles))
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
+    page.get_by_test_id("stSidebar").get_by_text("Data", exact=True).click()
+    page.locator("[class*='st-key-cfg'][class*='_dataset']").get_by_role("combobox").click()
+    page.get_by_role("option", name="points-file (your CSV)", exact=True).click()
+    page.locator(".st-key-points_upload input[type=file]").set_input_files(str(csv))
+    expect(page.get_by_text("Your 400 points from heart.csv")).to_be_visible(timeout=WAIT)
+    page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
+    page.locator(".st-key-toy_layers").get_by_role("button", name="G's manifold").click()
+    page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)
+    press(page, "play")
+    expect(stat(page, "Step")).not_to_have_text("0", timeout=WAIT)
+    page.wait_for_timeout(4000)
+    press(page, "pause")
+    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
+    page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    save_screenshot(page, "own_points_manifold")

@@ -63,6 +63,7 @@ BAD_CONFIGS = [
     (dict(channels=3), "channels"),                        # mnist-offline is grey
     (dict(dataset="cifar10", channels=1), "channels"),
     (dict(dataset="folder"), "image_folder"),
+    (dict(dataset="points-file"), "points_file"),
 ]
 
 
@@ -125,7 +126,8 @@ def test_presets_round_trip_through_json(name: str) -> None:
 
 def test_json_round_trip_preserves_every_field() -> None:
     unusual = TrainConfig(
-        dataset="cifar10", image_size=32, channels=3, image_folder="x", data_dir="elsewhere",
+        dataset="cifar10", image_size=32, channels=3, image_folder="x", points_file="p.csv",
+        data_dir="elsewhere",
         arch="dcgan", latent_dim=7, g_hidden=[3, 5], d_hidden=[9], g_activation="leaky_relu",
         d_activation="relu", g_output="sigmoid", leaky_slope=0.3, dropout=0.25, g_batchnorm=True, bn_eps=0.8, ngf=12,
         ndf=10, d_first_bn=True, init="dcgan", pack=1, loss="mse", g_loss="saturating",
