@@ -114,6 +114,18 @@ class Lockstep:
     def step_g(self) -> None:
         self._each(Trainer.step_g)
 
+    def phases(self) -> Iterator[list[str]]:
+        """One iteration of every variant, a phase at a time (``Trainer.phases`` in lockstep):
+        after each phase, the side each variant just updated ("" for one that has stopped)."""
+        iterations = {trainer: trainer.phases() for trainer in self.trainers}
+        for _ in range(2):      # D's phase and G's phase, in each variant's own order
+            sides: dict[Trainer, str] = {}
+
+            def advance(trainer: Trainer) -> None:
+                sides[trainer] = next(iterations[trainer])
+            self._each(advance)
+            yield [sides.get(trainer, "") for trainer in self.trainers]
+
     def flush(self) -> None:
         self._each(Trainer.flush)
 

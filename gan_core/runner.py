@@ -9,6 +9,12 @@ drive it; ``run_process.RunProcess`` runs this same Runner in a child process.
 
 A process-wide ``RunSlots`` (turns.py) caps how many runs train at once; a run over the cap waits
 as ``queued``, and runs take turns while others wait.
+
+In slow motion (``set_speed(SLOW_MOTION)``) the thread runs each iteration as its phases
+(``Trainer.phases``: D's k updates, then G's update, in the configured order) and publishes after
+each, holding every frame for ``frame_seconds``: the numbers are those of ordinary steps, only
+shown half an iteration at a time.  A command that arrives mid-iteration first finishes it, so
+commands always find whole iterations.
 """
 from __future__ import annotations
 
@@ -17,10 +23,11 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -30,7 +37,7 @@ from .compare import Lockstep
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .threads import training_threads
-from .trainer import LIVE_FIELDS, STEP_KINDS, History, Trainer
+from .trainer import LIVE_FIELDS, PHASE_ORDER, STEP_KINDS, History, Trainer
 from .turns import Place, RunSlots
 from .visuals import LiveViews, ToyView
 
@@ -40,6 +47,12 @@ SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")),
                  float(os.environ.get("GAN_PLAYGROUND_TURN_SECONDS", "20")))
 
 MEASURE_WAIT = 10.0       # seconds a stopping run waits for a quality measurement to end
+IDLE_WAIT = 0.5           # seconds a waiting run's thread sleeps on its commands at a time
+SLOW_MOTION = "slow motion"   # the speed that shows D's and G's updates as frames of their own
+# Each slow-motion frame stays this long: a page refreshing twice a second shows every one.
+FRAME_SECONDS = 0.7
+# Commands that leave a slow-motion iteration half done: they touch neither the model nor the run.
+_MID_ITERATION = frozenset({"speed", "place", "wake"})
 
 
 class Status(str, Enum):
@@ -134,6 +147,7 @@ class Snapshot:
     queue_position: int = 0           # while queued: its place in line (1 = next); else 0
     eta_seconds: float = 0.0          # while queued: the estimated wait for a turn
     variants: tuple[Snapshot, ...] = ()   # a comparison's: one per variant (the fields above are A's)
+    phase: str = ""                   # in slow motion, the frame's moment: "iteration 13: after D's update"
 
     def restated(self, **changes: Any) -> Snapshot:
         """This snapshot with a new status (and no rate, no place in line unless given), for a
@@ -179,8 +193,9 @@ class Commands:
         self.config = self.config.replace(**changes)   # validates now, in the caller's thread
         self.send(("set", changes))
 
-    def set_speed(self, steps_per_refresh: int | None) -> None:
-        """Steps between two refreshes of the views; None publishes by time."""
+    def set_speed(self, steps_per_refresh: int | str | None) -> None:
+        """Steps between two refreshes of the views; None publishes by time, SLOW_MOTION after
+        each phase of each iteration."""
         self.send(("speed", steps_per_refresh))
 
     def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
@@ -213,11 +228,11 @@ class _Watch:
         self.history, self.views = HistoryArrays(), LiveViews()
         self.quality = quality.LiveQuality(live_metrics, metrics_every)
 
-    def fields(self, trainer: Trainer, elapsed: float, wait: bool) -> dict[str, Any]:
+    def fields(self, trainer: Trainer, elapsed: float, wait: bool, side: str) -> dict[str, Any]:
         return dict(config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
                     history=self.history.update(trainer.history), evals=tuple(trainer.history.evals),
                     metrics=self.quality.update(trainer, elapsed, wait=wait), data_note=trainer.data.note,
-                    **self.views.update(trainer))
+                    phase=_phase_text(trainer, side), **self.views.update(trainer))
 
 
 class Runner(Commands):
@@ -227,7 +242,7 @@ class Runner(Commands):
 
     def __init__(self, config: TrainConfig | Sequence[TrainConfig] | None = None, *,
                  trainer: Trainer | Lockstep | None = None,
-                 slots: RunSlots = SLOTS, refresh_seconds: float = 0.25,
+                 slots: RunSlots = SLOTS, refresh_seconds: float = 0.25, frame_seconds: float = FRAME_SECONDS,
                  live_metrics: Callable[[Trainer], dict[str, Any]] | None = quality.live_metrics,
                  metrics_every: int = quality.METRICS_EVERY, on_publish: Callable[[Snapshot], None] | None = None):
         if config is None and trainer is None:
@@ -243,6 +258,10 @@ class Runner(Commands):
         self._commands: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._refresh_seconds, self._steps_per_refresh = refresh_seconds, None
+        self._frame_seconds, self._frame_until = frame_seconds, 0.0
+        self._iteration: Iterator[list[str]] | None = None   # slow motion's iteration under way
+        self._sides: list[str] | None = None        # the phase the next snapshot shows, per variant
+        self._iteration_started: float | None = None   # when slow motion's last iteration began
         self._status, self._message = Status.LOADING, ""
         self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
@@ -283,9 +302,9 @@ class Runner(Commands):
             self._status = Status.PAUSED
             self._publish()
             while not self._stop.is_set():
-                if self._status.playing and self._take_slot():
+                if self._status.playing and not self._holding_frame() and self._take_slot():
                     self._run_chunk()
-                self._handle_commands(block=not self._status.playing)   # at most 0.5 s while it waits
+                self._handle_commands(0.0 if self._changed else self._wait_seconds())
                 measured = any(w.quality.finished for w in self._watches)
                 if self._changed or (not self._status.playing and measured):
                     self._publish()    # once a tick: after the commands, so it shows what they did
@@ -296,25 +315,38 @@ class Runner(Commands):
             self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self._drop_slot()
-            self._lockstep = None              # frees the models and the data
+            self._lockstep = self._iteration = None   # frees the models and the data
             for watch in self._watches:        # a process that exits under a running torch op aborts
                 watch.quality.wait(MEASURE_WAIT)
             if self._status is not Status.FAILED:
                 self._show(self.snapshot.restated(status=Status.STOPPED))
             self._refuse_questions()
 
-    def _handle_commands(self, block: bool) -> None:
+    def _handle_commands(self, wait: float) -> None:
+        """Apply the commands sent, waiting up to ``wait`` seconds for the first."""
         try:
-            command = self._commands.get(timeout=0.5) if block else self._commands.get_nowait()
+            command = self._commands.get(timeout=wait) if wait > 0 else self._commands.get_nowait()
             while True:
                 self._apply(command)
                 command = self._commands.get_nowait()
         except queue.Empty:
             return
 
+    def _wait_seconds(self) -> float:
+        """How long the thread may sleep on its commands: a while when it waits for the user,
+        the rest of the frame it shows in slow motion, else not at all."""
+        if not self._status.playing:
+            return IDLE_WAIT
+        return max(0.0, self._frame_until - time.monotonic())
+
+    def _holding_frame(self) -> bool:
+        return time.monotonic() < self._frame_until
+
     def _apply(self, command: tuple) -> None:
         """The one place a command is carried out."""
         name, *args = command
+        if name not in _MID_ITERATION:
+            self._finish_iteration()
         if name == "play":
             self._status, self._message = Status.RUNNING, ""
             self._changed = True
@@ -326,8 +358,9 @@ class Runner(Commands):
         elif name == "set":
             self._guarded(lambda: self._lockstep.apply_changes(**args[0]))
             self._changed = True
-        elif name == "speed":
-            self._steps_per_refresh = args[0]
+        elif name == "speed" and args[0] != self._steps_per_refresh:
+            # one pace's rate says nothing of another's, and its frame need not be held
+            self._steps_per_refresh, self._rate, self._frame_until = args[0], 0.0, 0.0
         elif name == "place":          # the slots' answer, when they are another process's
             self._placed(args[0])
         elif name == "yield" and self._holding_slot:   # turns.YIELD: to the back of the line
@@ -346,14 +379,26 @@ class Runner(Commands):
             future.set_exception(exc)
 
     def _single_step(self, kind: str) -> None:
-        started = time.perf_counter()
         steps = self._lockstep
-        {"step": steps.step, "d": steps.step_d, "g": steps.step_g}[kind]()
-        steps.flush()
+        self._train({"step": steps.step, "d": steps.step_d, "g": steps.step_g}[kind])
+
+    def _train(self, action: Callable[[], Any]) -> bool:
+        """Run ``action`` on the lockstep and flush its metrics, guarded, as training time."""
+        def run() -> None:
+            action()
+            self._lockstep.flush()
+        started = time.perf_counter()
+        done = self._guarded(run)
         self._elapsed += time.perf_counter() - started
         self._changed = True
+        return done
 
     def _run_chunk(self) -> None:
+        if self._steps_per_refresh == SLOW_MOTION:
+            self._slow_frame()
+            return
+        self._finish_iteration()   # slow motion was left mid-iteration
+        self._iteration_started = None
         trainer, started = self._lockstep, time.perf_counter()
         first, target = trainer.step_count, self._steps_per_refresh
         while True:
@@ -368,9 +413,33 @@ class Runner(Commands):
             return
         spent = time.perf_counter() - started
         self._elapsed += spent
-        rate = (trainer.step_count - first) / max(spent, 1e-9)
-        self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
+        self._note_rate(trainer.step_count - first, spent)
         self._changed = True
+
+    def _note_rate(self, steps: int, seconds: float) -> None:
+        rate = steps / max(seconds, 1e-9)
+        self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
+
+    def _slow_frame(self) -> None:
+        """Slow motion: the next phase of the iteration under way, or of a new one, published as
+        a frame of its own and held for ``frame_seconds``."""
+        def next_phase() -> None:
+            sides = next(self._iteration, None) if self._iteration is not None else None
+            if sides is None:          # the last iteration is whole: begin the next
+                now = time.monotonic()
+                if self._iteration_started is not None:
+                    self._note_rate(1, now - self._iteration_started)
+                self._iteration_started, self._iteration = now, self._lockstep.phases()
+                sides = next(self._iteration)
+            self._sides = sides
+        if self._train(next_phase):
+            self._frame_until = time.monotonic() + self._frame_seconds
+
+    def _finish_iteration(self) -> None:
+        """Run the rest of a slow-motion iteration at once, without its frames."""
+        iteration, self._iteration, self._sides = self._iteration, None, None
+        if iteration is not None:
+            self._train(lambda: deque(iteration, maxlen=0))
 
     def _guarded(self, action: Callable[[], Any]) -> bool:
         """Run one trainer action; a divergence or bad change pauses the run with its message."""
@@ -384,7 +453,10 @@ class Runner(Commands):
         return False
 
     def _pause(self, status: Status, message: str = "") -> None:
+        """Stop playing, and forget slow motion's iteration: a command finished it before, or it failed."""
         self._status, self._message = status, message
+        self._iteration = self._sides = self._iteration_started = None
+        self._frame_until = 0.0
         self._drop_slot()
         self._changed = True
 
@@ -397,7 +469,7 @@ class Runner(Commands):
             if place is not None:
                 self._placed(place)
             if not self._holding_slot:
-                self._handle_commands(block=True)
+                self._handle_commands(IDLE_WAIT)
         return self._holding_slot
 
     def _placed(self, place: Place) -> None:
@@ -443,7 +515,8 @@ class Runner(Commands):
         run = dict(version=self.snapshot.version + 1, status=self._status, message=self._message,
                    steps_per_second=self._rate if self._status is Status.RUNNING else 0.0, elapsed=self._elapsed)
         wait = not self._status.playing
-        parts = [w.fields(t, self._elapsed, wait) for w, t in zip(self._watches, steps.trainers)]
+        sides, self._sides = self._sides or [""] * len(steps.trainers), None   # a frame's own snapshot only
+        parts = [w.fields(t, self._elapsed, wait, side) for w, t, side in zip(self._watches, steps.trainers, sides)]
         variants = () if len(parts) == 1 else tuple(
             Snapshot(**run, **part) if not stopped else
             Snapshot(**{**run, "status": Status.DIVERGED, "message": stopped, "steps_per_second": 0.0}, **part)
@@ -454,6 +527,18 @@ class Runner(Commands):
         self.snapshot = snapshot       # one reference swap: readers see the old or the new, whole
         if self._on_publish is not None:
             self._on_publish(snapshot)
+
+
+def _phase_text(trainer: Trainer, side: str) -> str:
+    """What a slow-motion frame shows, "iteration 13: after D's update" ("" for other snapshots).
+    The iteration's row is recorded with its last phase, so before that it is the next step."""
+    if not side:
+        return ""
+    c = trainer.config
+    iteration = trainer.step_count + (side != PHASE_ORDER[c.order][-1])
+    update = "G's update" if side == "g" else "D's update" if c.d_steps == 1 else f"D's {c.d_steps} updates"
+    return f"iteration {iteration:,}: after {update}"
+
 
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":

@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -27,6 +27,7 @@ from .noise import sample_noise
 
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 STEP_KINDS = ("step", "d", "g")
+PHASE_ORDER = {"d_first": ("d", "g"), "g_first": ("g", "d")}   # an iteration's phases, by order
 # Fields that can change on a live model; any other change needs a rebuild (new Trainer).
 LIVE_FIELDS = frozenset({"lr_g", "lr_d", "lr_decay", "beta1", "beta2", "momentum", "optimizer",
                          "loss", "g_loss", "d_update", "d_steps", "order", "batch_size", "noise",
@@ -142,17 +143,27 @@ class Trainer:
     # ------------------------------------------------------------------ the algorithm
     def step(self) -> None:
         """One iteration in the configured order: k D steps and one G step."""
+        for _ in self.phases():
+            pass
+
+    def phases(self) -> Iterator[str]:
+        """One iteration, a phase at a time: D's k updates and G's update, in the configured
+        order, yielding "d" or "g" after each (slow motion shows each phase as a frame of its
+        own).  The iteration's one history row is recorded before the last yield, so a caller
+        that stops there has a whole step; ``step`` is this, run through."""
         c = self.config
-        if c.order == "d_first":
-            for _ in range(c.d_steps):
-                loss_d, d_real, d_fake = self._update_d()
-            _, loss_g, _ = self._update_g()
-        else:
-            fake, loss_g, _ = self._update_g()
-            # The G-first seeds train D on the very batch G just produced, detached.
-            for i in range(c.d_steps):
-                loss_d, d_real, d_fake = self._update_d(fake.detach() if i == 0 else None)
-        self._record("step", loss_d, loss_g, d_real, d_fake)
+        first, last = PHASE_ORDER[c.order]
+        fake = None
+        for side in (first, last):
+            if side == "d":
+                # The G-first seeds train D on the very batch G just produced, detached.
+                for i in range(c.d_steps):
+                    loss_d, d_real, d_fake = self._update_d(fake.detach() if i == 0 and fake is not None else None)
+            else:
+                fake, loss_g, _ = self._update_g()
+            if side == last:
+                self._record("step", loss_d, loss_g, d_real, d_fake)
+            yield side
 
     def step_d(self) -> None:
         """One D update alone (G frozen): lets a learner watch D pull ahead."""

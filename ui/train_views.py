@@ -12,14 +12,14 @@ import streamlit as st
 
 from gan_core.render import grid_png
 from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
-from gan_core.runner import Commands, Snapshot, Status
+from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
 from ui.live import chart, command, drawn, keep_pace, refreshing
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
-SPEEDS: tuple[Any, ...] = ("auto", 1, 10, 100, 1000)
+SPEEDS: tuple[Any, ...] = ("auto", SLOW_MOTION, 1, 10, 100, 1000)
 PICTURE_WIDTH = 360          # sample grids are shown at least this wide, enlarged by the browser
 TIMELINE_WIDTH = 120
 PAGE_STYLE = ("<style>.st-key-samples img, .st-key-timeline img "
@@ -52,6 +52,9 @@ def _views(moving: bool) -> None:
     run_stats(snap)
     if snap.config is None:
         return
+    if snap.phase:
+        st.caption(f":material/slow_motion_video: **Slow motion, {snap.phase}.** Each iteration is "
+                   "shown as two frames, one after each network's update.")
     if snap.data_note:
         st.info(snap.data_note)
     _live_metrics(snap)
@@ -90,12 +93,19 @@ def _controls(runner: Commands, snap: Snapshot) -> None:
     cols[5].button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset,
                    disabled=snap.status is Status.LOADING, width="stretch",
                    help="Start this config again from fresh weights (step 0).")
-    cols[6].selectbox("Steps between refreshes", SPEEDS, key="speed",
-                      format_func=lambda v: "auto (by time)" if v == "auto" else f"{v} step(s)",
-                      help="auto: the views follow training about twice a second. A number: the "
-                           "run publishes after exactly that many steps (1 = slow motion).")
+    cols[6].selectbox("Steps between refreshes", SPEEDS, key="speed", format_func=_speed_label,
+                      help="auto: the views follow training about twice a second. slow motion: one "
+                           "iteration at a time, D's update and G's update each shown as a frame of its "
+                           "own for a moment (the numbers are those of ordinary steps). A number: the "
+                           "run publishes after exactly that many steps.")
     speed = st.session_state["speed"]
-    runner.set_speed(None if speed == "auto" else int(speed))
+    runner.set_speed(None if speed == "auto" else speed)
+
+
+def _speed_label(speed: Any) -> str:
+    if speed == "auto":
+        return "auto (by time)"
+    return "slow motion (D and G apart)" if speed == SLOW_MOTION else f"{speed} step(s)"
 
 
 def _view_settings(snap: Snapshot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core.config import TrainConfig
 from gan_core.presets import PRESETS
-from gan_core.runner import Runner
+from gan_core.runner import SLOW_MOTION, Runner
 from gan_core.visuals import ToyView
 from gan_core.paths import ROOT
 from ui import charts
@@ -322,6 +323,20 @@ def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at
     at.button(key="pause").click().run()
     assert runner(at).snapshot.status == "paused"
     assert not any(chart["config"]["staticPlot"] for chart in component_data(at, "live_chart"))
+
+
+def test_slow_motion_says_which_update_the_views_show(at):
+    at.selectbox(key="speed").set_value(SLOW_MOTION).run()
+    at.button(key="play").click().run()
+    frame = runner(at).wait_for(lambda s: s.phase.startswith("iteration 2: after"))
+    at.run()
+    shown = [c.value for c in at.caption if "Slow motion" in c.value]
+    assert len(shown) == 1 and re.search(r"\*\*Slow motion, iteration \d+: after [DG]'s update\.\*\*", shown[0]), shown
+    at.button(key="pause").click().run()
+    paused = runner(at).wait_for(lambda s: s.status == "paused")
+    at.run()
+    assert not [c.value for c in at.caption if "Slow motion" in c.value], "a paused run shows whole steps"
+    assert paused.step >= frame.step and set(paused.history["kind"]) == {"step"}
 
 
 def test_a_resumed_run_shows_where_it_came_from_and_a_preset_starts_afresh(at):

@@ -49,6 +49,18 @@ def test_each_variant_trains_as_it_would_alone():
     assert not np.array_equal(losses_of(steps.trainers[0]), losses_of(steps.trainers[1]))
 
 
+def test_variants_in_slow_motion_train_phase_by_phase_as_they_would_alone():
+    configs = variant_configs(mlp(), [{}, {"order": "g_first", "d_steps": 2}])
+    steps = Lockstep.build(configs)
+    shown = [sides for _ in range(20) for sides in steps.phases()]
+    assert shown[:2] == [["d", "g"], ["g", "d"]]      # each variant's phases in its own order
+    for config, trainer in zip(configs, steps.trainers):
+        alone = Trainer(config)
+        for _ in range(20):
+            alone.step()
+        np.testing.assert_array_equal(losses_of(trainer), losses_of(alone))
+
+
 def test_variants_start_from_the_same_weights():
     steps = Lockstep.build(variant_configs(mlp(), [{"g_loss": "saturating"}, {"g_loss": "non_saturating"}]))
     first, second = (t.G.state_dict() for t in steps.trainers)

@@ -20,7 +20,7 @@ from gan_core.checkpoint import load_trainer, trainer_bytes
 from gan_core.config import ConfigError
 from gan_core.presets import preset
 from gan_core.run_process import RunProcess
-from gan_core.runner import Commands, HistoryArrays, RunSlots, Runner
+from gan_core.runner import SLOW_MOTION, Commands, HistoryArrays, RunSlots, Runner, Snapshot
 from gan_core.trainer import METRICS
 
 WAIT = 60.0   # generous: the CI box is a shared 2-core machine
@@ -134,6 +134,72 @@ def test_speed_sets_steps_per_refresh(make_runner) -> None:
     runner.play()
     shown = runner.wait_for(lambda s: s.step >= 14, WAIT)
     assert shown.step % 7 == 0                   # snapshots come after whole chunks of 7 steps
+    runner.pause()
+
+
+def slow_frames(runner: Commands, frames: list[Snapshot], count: int) -> list[Snapshot]:
+    """Play ``runner`` in slow motion until ``count`` frames (snapshots with a phase) have come."""
+    runner.set_speed(SLOW_MOTION)
+    runner.play()
+    runner.wait_for(lambda s: sum(1 for f in frames if f.phase) >= count, WAIT)
+    return [f for f in frames if f.phase][:count]
+
+
+@pytest.mark.parametrize("changes", [{}, {"order": "g_first", "d_steps": 2}])
+def test_slow_motion_shows_each_phase_and_trains_as_normal_steps_do(make_thread_runner, changes: dict) -> None:
+    frames: list[Snapshot] = []
+    config = pattern(**changes)
+    runner = make_thread_runner(config, frame_seconds=0.05, on_publish=frames.append)
+    shown = slow_frames(runner, frames, 6)
+    d_update = "D's update" if config.d_steps == 1 else f"D's {config.d_steps} updates"
+    phases = [d_update, "G's update"] if config.order == "d_first" else ["G's update", d_update]
+    assert [(f.step, f.phase) for f in shown] == [
+        (i - (n == 0), f"iteration {i}: after {phase}") for i in (1, 2, 3) for n, phase in enumerate(phases)]
+    runner.pause()
+    paused = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    assert paused.phase == "" and settle(runner) == paused.step >= 3
+
+    alone = Trainer(config)
+    for _ in range(paused.step):
+        alone.step()
+    alone.flush()
+    for column in ("step", "kind", *METRICS):
+        assert list(paused.history[column]) == getattr(alone.history, column), column
+
+
+def test_slow_motion_frames_show_d_then_g_moving_the_toy_view(make_thread_runner) -> None:
+    frames: list[Snapshot] = []
+    runner = make_thread_runner(preset("toy-ring", device="cpu"), frame_seconds=0.05, on_publish=frames.append)
+    before, after_d, after_g = [frames[0], *slow_frames(runner, frames, 2)]
+    runner.pause()
+    assert after_d.phase.endswith("after D's update") and after_g.phase.endswith("after G's update")
+    assert not np.array_equal(before.toy.heatmap, after_d.toy.heatmap), "D's step moves its landscape"
+    assert np.array_equal(before.toy.fake, after_d.toy.fake), "... and not G's points"
+    assert np.array_equal(after_d.toy.heatmap, after_g.toy.heatmap), "G's step leaves D's landscape"
+    assert not np.array_equal(after_d.toy.fake, after_g.toy.fake), "... and moves G's points"
+    assert not np.array_equal(after_d.toy.arrows, after_g.toy.arrows)
+
+
+def test_slow_motion_answers_commands_between_frames(make_thread_runner) -> None:
+    frames: list[Snapshot] = []
+    # Each frame would stay ten minutes: only commands handled mid-frame can pass this test.
+    runner = make_thread_runner(pattern(), frame_seconds=600, on_publish=frames.append)
+    assert slow_frames(runner, frames, 1)[0].phase == "iteration 1: after D's update"
+    runner.pause()
+    paused = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    assert paused.step == 1 and list(paused.history["kind"]) == ["step"], "the iteration was finished first"
+    runner.play()
+    runner.wait_for(lambda s: s.phase == "iteration 2: after D's update", WAIT)
+    runner.step("g")
+    stepped = runner.wait_for(lambda s: s.step == 3, WAIT)
+    assert stepped.status == "paused" and list(stepped.history["kind"]) == ["step", "step", "g"]
+
+
+def test_slow_motion_frames_reach_the_reader_of_either_kind_of_run(make_runner) -> None:
+    runner = make_runner(pattern())
+    runner.set_speed(SLOW_MOTION)
+    runner.play()
+    runner.wait_for(lambda s: s.phase == "iteration 1: after G's update", WAIT)
     runner.pause()
 
 
