@@ -19,7 +19,7 @@ from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.config_form import CHOICE_SET, KNOBS, LIVE, PRESET_NAME, Knob, knob_widget
 from ui.links import comparison_from_params, comparison_params, share
-from ui.live import chart, command, keep_pace, refreshing
+from ui.live import chart, command, fast_pace, keep_pace, refreshing
 from ui.objective import show_objective
 from ui.runs import DEFAULT_PRESET, current_comparison, current_runner, start_comparison
 from ui.train_views import run_stats
@@ -49,7 +49,7 @@ def compare_page() -> None:
     snap = runner.snapshot
     _controls(runner, snap)
     _objectives(runner.configs)
-    refreshing(_views, snap.status.moving)
+    refreshing(_views, fast_pace(runner, snap))
 
 
 def _objectives(configs: list[TrainConfig]) -> None:
@@ -213,7 +213,7 @@ def _views(moving: bool) -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    keep_pace(snap.status.moving, moving)
+    keep_pace(fast_pace(runner, snap), moving)
     run_stats(snap)
     if snap.status is Status.FAILED:
         st.error(snap.message)

@@ -4,6 +4,9 @@ when what it shows has changed.
 
 The views refresh twice a second while the run moves and every few seconds while it waits for
 the user, so an idle tab costs the server little; a change between the two reruns the page.
+A click whose effect leaves the run's status as it was (Step, Step D, Step G on a paused run)
+reruns the views alone: redrawing the whole page, the settings sidebar most of all, took most of
+such a click's time in the browser.
 """
 from __future__ import annotations
 
@@ -11,35 +14,55 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from gan_core.runner import Commands
+from gan_core.runner import Commands, Snapshot
 from ui import charts
 from ui.live_chart import live_chart, to_json
 
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
+COMMAND_WAIT_SECONDS = 2.0   # how long a click waits for its effect before the page reruns
+VIEWS = "live_views"         # the key of the views' fragment, which a command's rerun may target
 _DRAWN = "_live_drawn"
 _FULL_RUN = "_live_full_run"
+_AWAITED = "_live_awaited"   # (runner, version): a command whose effect has not been published yet
 
 
 def command(runner: Commands | None, action: Callable[[Commands], None]) -> None:
-    """Send a command, then wait (briefly) for the runner to publish its effect, so the rerun
-    that follows the click already shows it."""
+    """Send a run command (play, pause, a step), then wait (briefly) for its effect, a new step or
+    status, so the rerun that follows the click already shows it: the views alone when the
+    status is what it was, else the whole page (its buttons follow the status).  An effect later
+    than the wait (a busy run answers after its chunk of steps, a large model's step takes
+    seconds) is shown by the views, refreshing at the fast pace until it comes."""
     if runner is None:
         return
-    version = runner.snapshot.version
+    before = runner.snapshot
     action(runner)
     try:
-        runner.wait_for(lambda s: s.version > version, timeout=2.0)
+        after = runner.wait_for(lambda s: s.step != before.step or s.status is not before.status,
+                                timeout=COMMAND_WAIT_SECONDS)
     except TimeoutError:
-        pass   # a busy run answers after its chunk of steps; the next refresh shows it
+        st.session_state[_AWAITED] = (runner, before.version)
+        return
+    if after.status is before.status:
+        st.rerun(VIEWS)
+
+
+def fast_pace(runner: Commands, snap: Snapshot) -> bool:
+    """Whether the views refresh twice a second: the run changes by itself, or a command's
+    effect is still to come."""
+    awaited = st.session_state.get(_AWAITED)
+    if awaited is not None and (awaited[0] is not runner or snap.version > awaited[1]):
+        del st.session_state[_AWAITED]
+        awaited = None
+    return snap.status.moving or awaited is not None
 
 
 def refreshing(views: Callable[[bool], None], moving: bool) -> None:
-    """Run ``views(moving)`` in a fragment that reruns at the pace ``moving`` asks for.  Inside,
-    ``views`` calls ``keep_pace`` with the run's state as it reads it."""
+    """Run ``views(moving)`` in a fragment that reruns at the pace ``moving`` (``fast_pace``)
+    asks for.  Inside, ``views`` calls ``keep_pace`` with the pace as it reads it."""
     st.session_state[_FULL_RUN] = True
     try:
-        st.fragment(views, run_every=REFRESH_SECONDS if moving else IDLE_REFRESH_SECONDS)(moving)
+        st.fragment(views, run_every=REFRESH_SECONDS if moving else IDLE_REFRESH_SECONDS, key=VIEWS)(moving)
     finally:
         st.session_state[_FULL_RUN] = False
 

@@ -15,7 +15,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
-from ui.live import chart, command, drawn, keep_pace, refreshing
+from ui.live import chart, command, drawn, fast_pace, keep_pace, refreshing
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
@@ -39,7 +39,7 @@ def live_panel() -> None:
         _view_settings(snap)
         with st.expander("The objective", icon=":material/functions:"):   # outside the fragment: it
             show_objective(runner.config)                                    # changes only with a knob
-    refreshing(_views, snap is not None and snap.status.moving)
+    refreshing(_views, snap is not None and fast_pace(runner, snap))
 
 
 def _views(moving: bool) -> None:
@@ -47,7 +47,7 @@ def _views(moving: bool) -> None:
     if runner is None:
         return
     snap = runner.snapshot
-    keep_pace(snap.status.moving, moving)
+    keep_pace(fast_pace(runner, snap), moving)
     _status(snap)
     run_stats(snap)
     if snap.config is None:

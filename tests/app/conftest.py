@@ -2,11 +2,12 @@
 the 'teacher' allows, and the other settings at their defaults."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
+from streamlit.testing.v1 import AppTest
 
 from ui import deployment
 
@@ -24,3 +25,15 @@ def classroom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[deplo
     yield deployment.deployment()
     clear_session_resource_cache(APPTEST_SESSION)   # the session ends: its run stops, its files go
     deployment.deployment.cache_clear()
+
+
+def _press(app: AppTest, key: str) -> AppTest:
+    app.button(key=key).click().run()
+    return app.run()
+
+
+@pytest.fixture
+def press() -> Callable[[AppTest, str], AppTest]:
+    """Click a run button, then draw the whole page: a step of a paused run reruns the live views
+    alone (in a browser the rest of the page stays), and AppTest then holds only those."""
+    return _press

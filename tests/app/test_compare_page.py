@@ -32,14 +32,14 @@ def until_ready(app: AppTest) -> AppTest:
     return app
 
 
-def test_a_link_opens_its_variants_and_step_trains_both():
+def test_a_link_opens_its_variants_and_step_trains_both(press):
     app = compare_app({"preset": "toy-ring", "variants": "2", "A.loss": "bce", "B.loss": "mse", "seed": "4"})
     assert not app.exception
     name, base, changes = app.session_state[SETUP]
     assert (name, base.seed, changes) == ("toy-ring", 4, [{"loss": "bce"}, {"loss": "mse"}])
     until_ready(app)
-    app.button(key="compare_step").click().run()
-    app.button(key="compare_step").click().run()
+    press(app, "compare_step")
+    press(app, "compare_step")
     assert not app.exception
     assert app.metric[0].label == "Step" and app.metric[0].value == "2"
     assert any("A: loss=bce · B: loss=mse" in c.value for c in app.caption)
@@ -67,13 +67,13 @@ def test_a_comparison_lesson_opens_on_the_compare_page():
     assert base.lr_d == item.changes["lr_d"] and base.steps == item.steps
 
 
-def test_a_train_run_forks_into_a_comparison_at_its_step():
+def test_a_train_run_forks_into_a_comparison_at_its_step(press):
     app = AppTest.from_file(APP, default_timeout=WAIT).run()
     train = app.session_state[MIRRORS]
     train.wait_for(lambda s: s.status == "paused", WAIT)
     app.run()
     for _ in range(3):
-        app.button(key="step").click().run()
+        press(app, "step")
     train.wait_for(lambda s: s.step == 3, WAIT)
     app.button(key="fork_to_compare").click().run()
     assert not app.exception
@@ -83,6 +83,6 @@ def test_a_train_run_forks_into_a_comparison_at_its_step():
     assert loss_b.value != [s for s in app.selectbox if s.key.endswith("_A_loss")][0].value
     app.button(key="compare_start").click().run()
     until_ready(app)
-    app.button(key="compare_step").click().run()
+    press(app, "compare_step")
     assert app.metric[0].value == "4", "the variants go on from the Train run's step 3"
     assert train.alive and train.snapshot.step == 3, "the Train run is still there, untouched"

@@ -129,9 +129,9 @@ def test_live_knob_reaches_the_running_model(at):
     assert not at.warning, "no rebuild is asked for"
 
 
-def test_structural_change_asks_before_discarding_a_trained_run(at):
+def test_structural_change_asks_before_discarding_a_trained_run(at, press):
     run = runner(at)
-    at.button(key="step").click().run()
+    press(at, "step")
     run.wait_for(lambda s: s.step == 1)
     knob(at, "latent_dim").set_value(3).run()
     assert runner(at) is run and run.config.latent_dim == 2, "nothing rebuilt before confirming"
@@ -151,24 +151,24 @@ def test_structural_change_before_training_rebuilds_at_once(at):
     assert not at.warning
 
 
-def test_divergence_is_explained_and_the_last_good_state_stays_usable(at):
+def test_divergence_is_explained_and_the_last_good_state_stays_usable(at, press):
     run = runner(at)
     knob(at, "loss").set_value("log").run()
     knob(at, "lr_d").set_value(10.0).run()
     knob(at, "lr_g").set_value(10.0).run()
-    at.button(key="step").click().run()
-    at.button(key="step").click().run()
+    press(at, "step")
+    press(at, "step")
     assert run.wait_for(lambda s: s.status == "diverged").step == 1, "rolled back to the last good step"
     at.run()
     assert any("log(0) = -inf" in e for e in errors(at))
     assert any("last good state (step 1)" in i.value and "library BCE" in i.value for i in at.info)
     knob(at, "loss").set_value("bce").run()
-    at.button(key="step").click().run()
+    press(at, "step")
     assert run.wait_for(lambda s: s.step == 2).status == "paused"
 
 
-def test_discard_puts_the_settings_back(at):
-    at.button(key="step").click().run()
+def test_discard_puts_the_settings_back(at, press):
+    press(at, "step")
     runner(at).wait_for(lambda s: s.step == 1)
     knob(at, "seed").set_value(7).run()
     at.button(key="discard_changes").click().run()
@@ -179,8 +179,8 @@ def session_folders(classroom) -> list[Path]:
     return list(classroom.workspaces.glob("server-*/*"))
 
 
-def test_saves_go_to_the_sessions_workspace_and_resume_from_there(at, classroom):
-    at.button(key="step").click().run()
+def test_saves_go_to_the_sessions_workspace_and_resume_from_there(at, classroom, press):
+    press(at, "step")
     runner(at).wait_for(lambda s: s.step == 1)
     at.text_input(key="ckpt_name").set_value("../my run!").run()
     at.button(key="save_ckpt").click().run()
@@ -314,25 +314,25 @@ def test_steps_per_second_keep_a_decimal_while_slow():
     assert [rate_text(r) for r in (0.5, 3.26, 9.94, 12.4, 1234.4)] == ["0.5", "3.3", "9.9", "12", "1,234"]
 
 
-def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at):
-    at.button(key="play").click().run()
+def test_a_moving_run_shows_still_charts_and_a_waiting_one_interactive_charts(at, press):
+    press(at, "play")
     assert runner(at).snapshot.status == "running"
     charts = component_data(at, "live_chart")
     assert len(charts) == 3 and all(chart["config"]["staticPlot"] for chart in charts)
     assert charts[2]["caption"].endswith("Pause to hover over the points or zoom in.")
-    at.button(key="pause").click().run()
+    press(at, "pause")
     assert runner(at).snapshot.status == "paused"
     assert not any(chart["config"]["staticPlot"] for chart in component_data(at, "live_chart"))
 
 
-def test_slow_motion_says_which_update_the_views_show(at):
+def test_slow_motion_says_which_update_the_views_show(at, press):
     at.selectbox(key="speed").set_value(SLOW_MOTION).run()
-    at.button(key="play").click().run()
+    press(at, "play")
     frame = runner(at).wait_for(lambda s: s.phase.startswith("iteration 2: after"))
     at.run()
     shown = [c.value for c in at.caption if "Slow motion" in c.value]
     assert len(shown) == 1 and re.search(r"\*\*Slow motion, iteration \d+: after [DG]'s update\.\*\*", shown[0]), shown
-    at.button(key="pause").click().run()
+    press(at, "pause")
     paused = runner(at).wait_for(lambda s: s.status == "paused")
     at.run()
     assert not [c.value for c in at.caption if "Slow motion" in c.value], "a paused run shows whole steps"
