@@ -11,8 +11,7 @@ st.title("Train")
 st.markdown(
     "Two networks play a game: the discriminator **D** learns to tell real samples from fakes, the "
     "generator **G** learns to fool it. Pick a preset or change any knob in the sidebar, press "
-    "**▶ Play**, and watch the losses, D's verdicts and G's samples change live. Knobs marked "
-    "*live* act on the running model at once; the others start a new model.")
+    "**▶ Play**, and watch the losses, D's verdicts and G's samples change live.")
 
 from ui.checkpoint_panel import checkpoint_panel  # noqa: E402
 from ui.compare_views import fork_button  # noqa: E402

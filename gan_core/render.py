@@ -142,8 +142,10 @@ def _legend(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], n: int, w
 
 
 
+GRID_PADDING = 2          # pixels between (and around) a grid's tiles
 
-def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+
+def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, padding: int = GRID_PADDING) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> one (rows*H, cols*W, 3) uint8 picture, tiles in row order.
     One numpy pass, not a torch op per tile: the Train page builds one on every refresh, where
     torch ops would trade the interpreter lock with the server's other threads."""
@@ -168,6 +170,13 @@ def grid_png(samples: np.ndarray, per_row: int = 6) -> tuple[bytes, int]:
     shows it at least that wide, since a browser that resamples it blurs it."""
     grid = image_grid(samples, nrow=per_row)
     return png_bytes(np.ascontiguousarray(grid[:, :, 0]) if samples.shape[1] == 1 else grid), grid.shape[1]
+
+
+def thumbnail_png(samples: np.ndarray, max_width: int, per_row: int = 6) -> tuple[bytes, int]:
+    """``grid_png`` of a square of the first samples, as many a row (up to ``per_row``) as fit
+    ``max_width`` pixels: a preview that stays small however large the images are."""
+    fit = max(1, min(per_row, (max_width - GRID_PADDING) // (samples.shape[-1] + GRID_PADDING)))
+    return grid_png(samples[: fit * fit], fit)
 
 
 def pattern_strip(patterns: torch.Tensor, cell: int = 24) -> np.ndarray:

@@ -11,6 +11,7 @@ them.  The widgets' values are compared with the running config on every rerun:
 - changes to live knobs (``LIVE``) go to the running model at once (``Runner.set``);
 - structural changes rebuild the model: at once while the run has not trained yet, otherwise
   only after the user confirms ("Apply & rebuild"), because rebuilding discards the run.
+Every knob that rebuilds the model carries the REBUILDS mark in its label, in every section.
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's lin
 LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
 UPLOADED_POINTS = "uploaded_points_id"   # the points upload last taken
+EDITED = "form_edited_section"    # the section of the knob last changed: it stays open
+REBUILDS = ":material/restart_alt:"   # after a knob's label: changing it starts a new model
 
 # Friendlier names for some choices; the others show as they are.
 OPTION_LABELS: dict[str, dict[str, str]] = {
@@ -184,24 +187,35 @@ def settings_sidebar() -> Commands:
             runner = start_run(st.session_state[BASE])
             st.session_state[MIRRORS] = runner
         values = form_values()
+        _note_edited_section(values)
         runner, error = _apply_form(runner, values)
         show_notices("settings")
         for problem in st.session_state.get(LINK_PROBLEMS, ()):
             st.warning(f"Ignored from the link: {problem}")
         if error is not None and error.field not in {k.field for k in KNOBS}:
             st.error(str(error))
+        st.caption(f"Knobs marked {REBUILDS} start a new model; the others act on the running model at once.")
         for section, expanded in SECTIONS.items():
             knobs = [k for k in KNOBS if k.section == section and k.field not in hide]
             if section in hide or not knobs:
                 continue
-            live = all(k.field in LIVE for k in knobs)
-            with st.expander(f"{section} · live" if live else section, expanded=expanded):
+            with st.expander(section, expanded=expanded or section == st.session_state.get(EDITED)):
                 for knob in knobs:
                     _widget(knob, values)
                     if error is not None and error.field == knob.field:
                         st.error(str(error))
         _share(runner, hide)
     return runner
+
+
+def _note_edited_section(values: dict[str, Any]) -> None:
+    """Remember the section of a knob whose value the form has not taken yet: a structural change
+    redraws the sidebar (the rebuild question comes and goes above the sections), and the
+    section being edited must stay open rather than fall back to its default."""
+    base = st.session_state[BASE]
+    edited = [k.section for k in KNOBS if values[k.field] != k.to_widget(getattr(base, k.field))]
+    if edited:
+        st.session_state[EDITED] = edited[0]
 
 
 def open_setup(preset_name: str, config: TrainConfig) -> None:
@@ -337,11 +351,11 @@ def _confirm_rebuild(runner: Commands, changes: dict[str, Any]) -> None:
     with st.container(key="pending_rebuild"):
         st.warning(f"**Pending changes need a new model** ({listing}). Rebuilding discards the "
                    f"current run at step {runner.snapshot.step:,}: save a checkpoint first to keep it.")
-        apply, discard = st.columns(2)
-        apply.button("Apply & rebuild", key="apply_rebuild", type="primary", on_click=_rebuild,
-                     help="Start a new run with these settings (fresh weights).")
-        discard.button("Discard changes", key="discard_changes", on_click=_discard,
-                       help="Put the settings back to the running model's.")
+        # One above the other: side by side, the narrow sidebar cut both labels off.
+        st.button("Apply & rebuild", key="apply_rebuild", type="primary", on_click=_rebuild, width="stretch",
+                  help="Start a new run with these settings (fresh weights).")
+        st.button("Discard changes", key="discard_changes", on_click=_discard, width="stretch",
+                  help="Put the settings back to the running model's.")
 
 
 def _shown(field: str, value: Any) -> Any:
@@ -366,29 +380,31 @@ def _discard() -> None:
 def _widget(knob: Knob, values: dict[str, Any]) -> None:
     needs = knob.needs
     disabled = needs is not None and values[needs[0]] not in needs[1]
-    knob_widget(knob, values[knob.field], knob.key, disabled)
+    label = knob.label if knob.field in LIVE else f"{knob.label} {REBUILDS}"
+    knob_widget(knob, values[knob.field], knob.key, disabled, label)
     if knob.extra is not None and not disabled:
         knob.extra()
 
 
-def knob_widget(knob: Knob, value: Any, key: str, disabled: bool = False) -> Any:
-    """The widget of ``knob``, starting at ``value`` (as ``Knob.to_widget`` gives it); returns
-    what it says."""
+def knob_widget(knob: Knob, value: Any, key: str, disabled: bool = False, label: str | None = None) -> Any:
+    """The widget of ``knob`` (labelled ``label``, else the knob's own), starting at ``value``
+    (as ``Knob.to_widget`` gives it); returns what it says."""
+    label = label or knob.label
     common = dict(key=key, help=knob.help(), disabled=disabled)
     if knob.kind == "choice":
         options = _options(knob.field, value)
-        return st.selectbox(knob.label, options, index=options.index(value),
+        return st.selectbox(label, options, index=options.index(value),
                             format_func=lambda v: _option_label(knob.field, v), **common)
     if knob.kind == "int":
-        return st.number_input(knob.label, value=value, step=1, **common)
+        return st.number_input(label, value=value, step=1, **common)
     if knob.kind == "float":
-        return st.number_input(knob.label, value=value, step=knob.step, format="%g", **common)
+        return st.number_input(label, value=value, step=knob.step, format="%g", **common)
     if knob.kind == "bool":
-        return st.checkbox(knob.label, value=value, **common)
+        return st.checkbox(label, value=value, **common)
     if knob.kind == "path":
         options = list(_path_options(knob.field))
-        return st.selectbox(knob.label, options, index=options.index(value) if value in options else 0, **common)
-    return st.text_input(knob.label, value=value, **common)
+        return st.selectbox(label, options, index=options.index(value) if value in options else 0, **common)
+    return st.text_input(label, value=value, **common)
 
 
 def _options(field: str, current: Any) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from gan_core.render import grid_png
+from gan_core.render import grid_png, thumbnail_png
 from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
@@ -22,6 +22,9 @@ from ui.runs import current_runner, start_run
 SPEEDS: tuple[Any, ...] = ("auto", SLOW_MOTION, 1, 10, 100, 1000)
 PICTURE_WIDTH = 360          # sample grids are shown at least this wide, enlarged by the browser
 TIMELINE_WIDTH = 120
+# A timeline grid holds as many samples a row as fit this many pixels (a square of them): all 36
+# 28x28 digits, 3x3 of seed-004's 64x64 images, whose full grids made the page very long.
+TIMELINE_MAX_WIDTH = 200
 PAGE_STYLE = ("<style>.st-key-samples img, .st-key-timeline img "
               "{image-rendering: pixelated;}</style>")   # enlarge pixels as squares, not blurred
 _TIMELINE = "_train_views_timeline"
@@ -209,8 +212,8 @@ def _images(snap: Snapshot, moving: bool) -> None:
     # Each grid is encoded once: the runner keeps one array per entry, and an entry drawn before
     # keeps its picture (entries thinned out of the timeline go).
     kept = st.session_state.get(_TIMELINE, {})
-    encoded = {step: kept[step] if step in kept and kept[step][0] is samples else (samples, grid_png(samples))
-               for step, samples in snap.timeline}
+    encoded = {step: kept[step] if step in kept and kept[step][0] is samples
+               else (samples, thumbnail_png(samples, TIMELINE_MAX_WIDTH)) for step, samples in snap.timeline}
     st.session_state[_TIMELINE] = encoded
     pictures = [picture for _, picture in encoded.values()]
     st.markdown("**Timeline**: the same fixed z at earlier steps")

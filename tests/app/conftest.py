@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from ui import deployment
@@ -37,3 +38,18 @@ def press() -> Callable[[AppTest, str], AppTest]:
     """Click a run button, then draw the whole page: a step of a paused run reruns the live views
     alone (in a browser the rest of the page stays), and AppTest then holds only those."""
     return _press
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every file the page hands the browser (images, downloads), by file id: AppTest shows a
+    download button's URL only, so the bytes are noted as they are stored."""
+    stored = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def noting(self, data, mimetype, kind, filename=None):
+        file_id = keep(self, data, mimetype, kind, filename)
+        stored[file_id] = data
+        return file_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", noting)
+    return stored

@@ -9,7 +9,6 @@ from pathlib import PurePosixPath
 import pytest
 from PIL import Image
 from streamlit.runtime.caching import clear_session_resource_cache
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from gan_core.errors import CheckpointError
@@ -40,21 +39,6 @@ def app():
     whole.switch_page("app_pages/latent.py")
     yield whole.run()
     clear_session_resource_cache(APPTEST_SESSION)
-
-
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Every file the page hands the browser (images, downloads), by file id: AppTest shows a
-    download button's URL only, so the bytes are noted as they are stored."""
-    stored = {}
-    keep = MemoryMediaFileStorage.load_and_get_id
-
-    def noting(self, data, mimetype, kind, filename=None):
-        file_id = keep(self, data, mimetype, kind, filename)
-        stored[file_id] = data
-        return file_id
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", noting)
-    return stored
 
 
 def main_image_url(app: AppTest) -> str:

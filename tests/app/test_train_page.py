@@ -3,14 +3,16 @@ checkpoints.  The page runs for real (real Runner threads, real checkpoint files
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from PIL import Image
 from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
@@ -20,9 +22,10 @@ from gan_core.runner import SLOW_MOTION, Runner
 from gan_core.visuals import ToyView
 from gan_core.paths import ROOT
 from ui import charts
-from ui.config_form import GENERATION, MIRRORS
+from gan_core.visuals import TIMELINE_LENGTH
+from ui.config_form import GENERATION, KNOBS, LIVE, MIRRORS, REBUILDS
 from ui.runs import DEFAULT_PRESET
-from ui.train_views import rate_text
+from ui.train_views import TIMELINE_MAX_WIDTH, rate_text
 
 
 APP = str(ROOT / "app.py")
@@ -173,6 +176,63 @@ def test_discard_puts_the_settings_back(at, press):
     knob(at, "seed").set_value(7).run()
     at.button(key="discard_changes").click().run()
     assert knob(at, "seed").value == 0 and not at.warning
+
+
+def expanded(app: AppTest, section: str) -> bool:
+    [expander] = [e for e in app.expander if e.label == section]
+    return expander.proto.expanded
+
+
+def blocks_around(app: AppTest, key: str) -> list[str]:
+    """The kinds of the blocks (columns, containers, ...) that hold the sidebar element ``key``."""
+    def search(node, kinds: list[str]) -> list[str] | None:
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "key", None) == key:
+                return kinds
+            found = search(child, [*kinds, type(child).__name__])
+            if found is not None:
+                return found
+        return None
+    return search(app.sidebar, [])
+
+
+def test_the_section_being_edited_stays_open_through_a_rebuild(at, press):
+    press(at, "step")
+    runner(at).wait_for(lambda s: s.step == 1)
+    assert not expanded(at, "Model"), "closed at first"
+    knob(at, "latent_dim").set_value(3).run()            # asks first: the question appears above
+    assert expanded(at, "Model")
+    at.button(key="apply_rebuild").click().run()          # and goes again
+    assert runner(at).config.latent_dim == 3 and expanded(at, "Model")
+
+
+def test_the_rebuild_question_stacks_its_buttons_to_fit_the_sidebar(at, press):
+    press(at, "step")
+    runner(at).wait_for(lambda s: s.step == 1)
+    knob(at, "seed").set_value(7).run()
+    for key in ("apply_rebuild", "discard_changes"):
+        assert "Column" not in blocks_around(at, key), f"{key} shares a row: its label gets cut off"
+
+
+def test_every_knob_that_rebuilds_the_model_is_marked_in_every_section(at):
+    for k in KNOBS:
+        assert knob(at, k.field).label.endswith(REBUILDS) == (k.field not in LIVE), k.field
+    assert any(REBUILDS in c.value for c in at.sidebar.caption), "the mark is explained"
+
+
+def test_a_64_pixel_run_shows_a_small_timeline(press, media):
+    app = AppTest.from_file(APP, default_timeout=60)
+    for field, value in {"preset": "seed-004-dcgan", "ngf": "4", "ndf": "4", "batch_size": "4"}.items():
+        app.query_params[field] = value
+    ready(app.run())
+    assert runner(app).config.image_size == 64
+    for _ in range(3):
+        press(app, "step")
+    runner(app).wait_for(lambda s: s.step == 3)
+    app.run()
+    [timeline] = [i for i in app.image if i.captions[0].startswith("step")]
+    widths = [Image.open(io.BytesIO(media[PurePosixPath(url).stem])).width for url in timeline.value]
+    assert 2 <= len(widths) <= TIMELINE_LENGTH and max(widths) <= TIMELINE_MAX_WIDTH, widths
 
 
 def session_folders(classroom) -> list[Path]:
