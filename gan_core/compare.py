@@ -118,11 +118,12 @@ class Lockstep:
         """One iteration of every variant, a phase at a time (``Trainer.phases`` in lockstep):
         after each phase, the side each variant just updated ("" for one that has stopped)."""
         iterations = {trainer: trainer.phases() for trainer in self.trainers}
-        for _ in range(2):      # D's phase and G's phase, in each variant's own order
-            sides: dict[Trainer, str] = {}
+        sides: dict[Trainer, str] = {}
 
-            def advance(trainer: Trainer) -> None:
-                sides[trainer] = next(iterations[trainer])
+        def advance(trainer: Trainer) -> None:
+            sides[trainer] = next(iterations[trainer])
+        for _ in range(2):      # D's phase and G's phase, in each variant's own order
+            sides.clear()
             self._each(advance)
             yield [sides.get(trainer, "") for trainer in self.trainers]
 

@@ -421,19 +421,20 @@ class Runner(Commands):
         self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
 
     def _slow_frame(self) -> None:
-        """Slow motion: the next phase of the iteration under way, or of a new one, published as
-        a frame of its own and held for ``frame_seconds``."""
-        def next_phase() -> None:
-            sides = next(self._iteration, None) if self._iteration is not None else None
-            if sides is None:          # the last iteration is whole: begin the next
-                now = time.monotonic()
-                if self._iteration_started is not None:
-                    self._note_rate(1, now - self._iteration_started)
-                self._iteration_started, self._iteration = now, self._lockstep.phases()
-                sides = next(self._iteration)
-            self._sides = sides
-        if self._train(next_phase):
+        """Slow motion: the next phase, published as a frame of its own and held for ``frame_seconds``."""
+        if self._train(self._next_phase):
             self._frame_until = time.monotonic() + self._frame_seconds
+
+    def _next_phase(self) -> None:
+        """The next phase of the iteration under way, or of a new one; the rate counts iterations."""
+        sides = next(self._iteration, None) if self._iteration is not None else None
+        if sides is None:          # the last iteration is whole: begin the next
+            now = time.monotonic()
+            if self._iteration_started is not None:
+                self._note_rate(1, now - self._iteration_started)
+            self._iteration_started, self._iteration = now, self._lockstep.phases()
+            sides = next(self._iteration)
+        self._sides = sides
 
     def _finish_iteration(self) -> None:
         """Run the rest of a slow-motion iteration at once, without its frames."""
