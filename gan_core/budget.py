@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import ConfigError, TrainConfig
 from .data import IMAGE_SOURCES, SYNTHETIC, SYNTHETIC_SIZES
-from .metrics import DIGIT_SAMPLES, MODE_DATASETS, TOY_SAMPLES
+from .metrics import MODE_DATASETS, TOY_SAMPLES, digit_samples
 from .models import BUILDERS
 from .models.common import Dropout
 from .point_files import MAX_ROWS, MIN_ROW_BYTES
@@ -203,7 +203,7 @@ def _conv_side(conv: nn.Conv2d | nn.ConvTranspose2d, size: int, axis: int) -> in
 def _sampled(config: TrainConfig) -> int:
     """Samples the quality metrics generate at once: PacGAN's 2,500 on the mixtures, else 1,000
     (the digit metrics, and a held-out evaluation)."""
-    return TOY_SAMPLES if config.dataset in MODE_DATASETS else DIGIT_SAMPLES
+    return TOY_SAMPLES if config.dataset in MODE_DATASETS else digit_samples(config)
 
 
 # ------------------------------------------------------------------------------------ data

@@ -48,6 +48,7 @@ EARLY_SHARE = 0.25
 EARLY_WAIT = 3.0            # ... and a slow run (a 64x64 DCGAN on a CPU) measures after this many seconds
 TOY_SAMPLES = 2500          # PacGAN scores 2,500 generated samples
 DIGIT_SAMPLES = 1000        # live digit metrics: cheap enough to run every few hundred steps
+MIN_DIGIT_SAMPLES = 200     # ... for larger images, fewer: a 64x64 G costs about 5x a 28x28 one per sample
 DIGIT_DATASETS = ("mnist", "mnist-offline")
 CLASSES = 10
 HIGH_AT_LEAST = 0.75        # a pattern's high slot: its mean over the samples reaches this
@@ -145,6 +146,13 @@ def trainer_pattern_score(trainer, n: int = PATTERN_SAMPLES) -> dict:
     return pattern_score(trainer.sample(n), trainer.data.held_out)
 
 
+def digit_samples(config) -> int:
+    """Samples a live digit measurement scores: DIGIT_SAMPLES at 28x28, fewer as the images grow,
+    so a 64x64 run's panel fills within seconds too (its FID then compares with itself only)."""
+    pixels = config.image_size ** 2
+    return max(MIN_DIGIT_SAMPLES, DIGIT_SAMPLES * 28 * 28 // pixels // 100 * 100)
+
+
 # ---------------------------------------------------------------------- what a run shows and prints
 def quality_metrics(trainer, n: int | None = None) -> dict[str, Metric]:
     """The metrics that fit ``trainer``'s data as name -> {"value", "help"}: mode coverage for the
@@ -160,7 +168,8 @@ def quality_metrics(trainer, n: int | None = None) -> dict[str, Metric]:
         return _pattern_panel(trainer_pattern_score(trainer, n or PATTERN_SAMPLES), n or PATTERN_SAMPLES)
     if name in DIGIT_DATASETS:
         try:
-            scores = digit_metrics(trainer.sample(n or DIGIT_SAMPLES), trainer.data.held_out[:REAL_LIMIT])
+            scores = digit_metrics(trainer.sample(n or digit_samples(trainer.config)),
+                                   trainer.data.held_out[:REAL_LIMIT])
         except CheckpointError as exc:   # the reason goes in the value: a tooltip is easily missed
             return {"digit metrics": {"value": f"n/a — {exc}", "help": (
                 "Scores of the generated digits by a small digit classifier, which could not be "

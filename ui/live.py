@@ -38,7 +38,9 @@ def command(runner: Commands | None, action: Callable[[Commands], None]) -> None
     before = runner.snapshot
     action(runner)
     try:
-        after = runner.wait_for(lambda s: s.step != before.step or s.status is not before.status,
+        # A moving run's step changes by itself: only its status says a click (Pause) took effect.
+        after = runner.wait_for(lambda s: s.status is not before.status
+                                or (not before.status.moving and s.step != before.step),
                                 timeout=COMMAND_WAIT_SECONDS)
     except TimeoutError:
         st.session_state[_AWAITED] = (runner, before.version)

@@ -410,3 +410,13 @@ def test_a_resumed_run_shows_where_it_came_from_and_a_preset_starts_afresh(at):
     at.selectbox(key="preset").set_value(DEFAULT_PRESET).run()   # the preset it was trained with
     assert ready(at) and runner(at).snapshot.step == 0, "picking a preset starts it afresh"
     assert at.selectbox(key="preset").value == DEFAULT_PRESET
+
+
+def test_pause_redraws_the_buttons_at_once(at):
+    """Pause changes which buttons may be pressed, so its click reruns the whole page (a views-only
+    rerun would leave Play disabled); a moving run's own steps are no answer to it."""
+    at.button(key="play").click().run()
+    runner(at).wait_for(lambda s: s.status == "running" and s.step > 0)
+    at.button(key="pause").click().run()
+    assert runner(at).snapshot.status == "paused"
+    assert not at.button(key="play").disabled and at.button(key="pause").disabled

@@ -17,8 +17,8 @@ from gan_core.__main__ import main
 from gan_core.classifier import DEFAULT_PATH, INDEX_KEY, load_classifier, record_in_index
 from gan_core.data import mode_centers, offline_digits
 from gan_core.errors import CheckpointError
-from gan_core.metrics import (digit_metrics, frechet_distance, kl_to_uniform, live_metrics,
-                              mode_metrics)
+from gan_core.metrics import (DIGIT_SAMPLES, MIN_DIGIT_SAMPLES, digit_metrics, digit_samples, frechet_distance,
+                              kl_to_uniform, live_metrics, mode_metrics)
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
 
@@ -192,3 +192,8 @@ def test_eval_prints_mode_metrics_for_a_toy_checkpoint(tmp_path: Path, capsys) -
     assert main(["eval", str(path)]) == 0
     text = capsys.readouterr().out
     assert "reverse KL (nats)" in text and "2,500" in text
+
+
+def test_larger_images_score_fewer_samples_so_their_panel_fills_soon() -> None:
+    assert digit_samples(preset("seed-000-vanilla")) == DIGIT_SAMPLES
+    assert digit_samples(preset("seed-004-dcgan")) == MIN_DIGIT_SAMPLES < DIGIT_SAMPLES
