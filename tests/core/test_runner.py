@@ -344,7 +344,7 @@ def test_live_metrics_keep_to_their_time_share(make_thread_runner, monkeypatch) 
 def test_the_first_figures_come_soon_after_play(make_thread_runner) -> None:
     """Early in a run the interval starts at EARLY_STEPS steps and doubles, so a panel shows a
     trained figure long before the 500 steps (and the time share) of later measurements."""
-    measured, _ = measured_over_60_steps(make_thread_runner, cost=0.05, every=quality.METRICS_EVERY)
+    measured, _ = measured_over_60_steps(make_thread_runner, every=quality.METRICS_EVERY)
     assert measured[0] == 0 and len(measured) >= 2 and measured[1] >= quality.EARLY_STEPS, measured
 
 
