@@ -25,7 +25,9 @@ from .trainer import LIVE_FIELDS, Trainer
 
 MAX_VARIANTS = 4
 NAMES = "ABCD"
-_PACKED = "variants"   # the key of a comparison's checkpoint: one trainer checkpoint per variant
+# A comparison's checkpoint: this prefix, then one trainer checkpoint per variant.  The prefix lets
+# a plain run's checkpoint pass without being parsed twice (load_trainer parses it anyway).
+PACKED = b"gan-playground-variants\n"
 
 
 def variant_configs(base: TrainConfig, changes: Sequence[dict[str, Any]]) -> list[TrainConfig]:
@@ -205,19 +207,18 @@ def _continued(checkpoint: bytes, config: TrainConfig) -> Trainer:
 def pack(checkpoints: list[bytes]) -> bytes:
     """Several trainer checkpoints in one file, as byte tensors (readable with weights_only)."""
     buffer = io.BytesIO()
-    torch.save({_PACKED: [torch.frombuffer(bytearray(c), dtype=torch.uint8) for c in checkpoints]}, buffer)
-    return buffer.getvalue()
+    torch.save([torch.frombuffer(bytearray(c), dtype=torch.uint8) for c in checkpoints], buffer)
+    return PACKED + buffer.getvalue()
 
 
 def unpack(data: bytes) -> list[bytes]:
     """The trainer checkpoints in ``data``: several for a comparison's file, else ``data`` itself."""
+    if not data.startswith(PACKED):
+        return [data]
     try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - not ours to judge here: load_trainer reports a bad file
-        return [data]
-    if not isinstance(state, dict) or _PACKED not in state:
-        return [data]
-    blobs = state[_PACKED]
+        blobs = torch.load(io.BytesIO(data[len(PACKED):]), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - arbitrary bytes fail inside torch in many ways
+        blobs = None
     if not isinstance(blobs, list) or not all(isinstance(b, torch.Tensor) and b.dtype == torch.uint8 for b in blobs):
         raise CheckpointError("this comparison file is damaged.")
     return [b.numpy().tobytes() for b in blobs]

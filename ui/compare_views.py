@@ -19,7 +19,7 @@ from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.config_form import CHOICE_SET, KNOBS, LIVE, PRESET_NAME, Knob, knob_widget
 from ui.links import comparison_from_params, comparison_params, share
-from ui.live import chart, command, fast_pace, keep_pace, refreshing
+from ui.live import chart, command, fast_pace, paced, refreshing
 from ui.objective import show_objective
 from ui.runs import DEFAULT_PRESET, current_comparison, current_runner, start_comparison
 from ui.train_views import run_stats
@@ -209,11 +209,9 @@ def _reset() -> None:
 
 # ---------------------------------------------------------------------------------- views
 def _views(moving: bool) -> None:
-    runner = current_comparison()
-    if runner is None:
+    snap = paced(current_comparison(), moving)
+    if snap is None:
         return
-    snap = runner.snapshot
-    keep_pace(fast_pace(runner, snap), moving)
     run_stats(snap)
     if snap.status is Status.FAILED:
         st.error(snap.message)

@@ -61,7 +61,7 @@ def fast_pace(runner: Commands, snap: Snapshot) -> bool:
 
 def refreshing(views: Callable[[bool], None], moving: bool) -> None:
     """Run ``views(moving)`` in a fragment that reruns at the pace ``moving`` (``fast_pace``)
-    asks for.  Inside, ``views`` calls ``keep_pace`` with the pace as it reads it."""
+    asks for.  Inside, ``views`` reads the run through ``paced``."""
     st.session_state[_FULL_RUN] = True
     try:
         st.fragment(views, run_every=REFRESH_SECONDS if moving else IDLE_REFRESH_SECONDS, key=VIEWS)(moving)
@@ -69,11 +69,16 @@ def refreshing(views: Callable[[bool], None], moving: bool) -> None:
         st.session_state[_FULL_RUN] = False
 
 
-def keep_pace(moving_now: bool, moving: bool) -> None:
-    """Rerun the page when the run's pace changed since the fragment was set up: never during a
-    full run, whose rerun could replay the widget values it started from."""
-    if moving_now != moving and not st.session_state.get(_FULL_RUN):
+def paced(runner: Commands | None, moving: bool) -> Snapshot | None:
+    """The run's snapshot for a views refresh (None without a run), after rerunning the page if
+    the run's pace changed since the fragment was set up: never during a full run, whose rerun
+    could replay the widget values it started from."""
+    if runner is None:
+        return None
+    snap = runner.snapshot
+    if fast_pace(runner, snap) != moving and not st.session_state.get(_FULL_RUN):
         st.rerun()
+    return snap
 
 
 def drawn(name: str, source: Any, build: Callable[[], Any], settings: Any = None) -> Any:

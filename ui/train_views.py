@@ -15,7 +15,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
-from ui.live import chart, command, drawn, fast_pace, keep_pace, refreshing
+from ui.live import chart, command, drawn, fast_pace, paced, refreshing
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
@@ -46,11 +46,9 @@ def live_panel() -> None:
 
 
 def _views(moving: bool) -> None:
-    runner = current_runner()
-    if runner is None:
+    snap = paced(current_runner(), moving)
+    if snap is None:
         return
-    snap = runner.snapshot
-    keep_pace(fast_pace(runner, snap), moving)
     _status(snap)
     run_stats(snap)
     if snap.config is None:

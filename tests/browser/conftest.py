@@ -1,6 +1,8 @@
 """A real `streamlit run app.py` on a free localhost port, driven by Playwright + Debian's Chromium."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,16 +30,34 @@ def browser():
         yield chromium
 
 
+@contextmanager
+def _tab_in_new_context(browser, url: str) -> Iterator:
+    """A tab of a new browser context (its own Streamlit session, no shared state) on ``url``,
+    1400x1000, closed afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(url)
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def fresh_tab(browser):
+    """``fresh_tab(url)``: open ``url`` in a browser of its own, as a link handed to someone else;
+    closed after the test."""
+    with ExitStack() as tabs:
+        yield lambda url: tabs.enter_context(_tab_in_new_context(browser, url))
+
+
 @pytest.fixture
 def page(browser, app_url):
-    """A fresh browser tab (its own Streamlit session) on the app, 1400x1000."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    tab.goto(app_url)
-    tab.get_by_test_id("stApp").wait_for()
-    yield tab
-    context.close()
+    """A fresh browser tab (its own Streamlit session) on the app."""
+    with _tab_in_new_context(browser, app_url) as tab:
+        tab.get_by_test_id("stApp").wait_for()
+        yield tab
 
 
 def save_screenshot(tab, name: str) -> Path:

@@ -63,7 +63,7 @@ def test_broken_uploads_are_refused_with_their_message(page: Page, tmp_path: Pat
     expect(generated_image(page)).to_have_count(0, timeout=WAIT)
 
 
-def test_a_view_opens_the_same_from_its_link(page: Page, browser):
+def test_a_view_opens_the_same_from_its_link(page: Page, fresh_tab):
     open_explorer(page)
     seed = page.get_by_role("spinbutton", name="Seed", exact=True)
     seed.fill("42")
@@ -74,13 +74,8 @@ def test_a_view_opens_the_same_from_its_link(page: Page, browser):
     thumb.press("End")
     page.wait_for_function("() => location.search.includes('dir1=3')", timeout=WAIT)
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        tab = fresh.new_page()
-        tab.goto(page.url)
-        expect(tab.get_by_role("spinbutton", name="Seed", exact=True)).to_have_value("42", timeout=WAIT)
-        expect(tab.get_by_test_id("stSlider").filter(has_text="Direction 1").get_by_role("slider")
-               ).to_have_value("3", timeout=WAIT)
-        expect(tab.get_by_text("DCGAN on MNIST digits").first).to_be_visible(timeout=WAIT)
-    finally:
-        fresh.close()
+    tab = fresh_tab(page.url)
+    expect(tab.get_by_role("spinbutton", name="Seed", exact=True)).to_have_value("42", timeout=WAIT)
+    expect(tab.get_by_test_id("stSlider").filter(has_text="Direction 1").get_by_role("slider")
+           ).to_have_value("3", timeout=WAIT)
+    expect(tab.get_by_text("DCGAN on MNIST digits").first).to_be_visible(timeout=WAIT)

@@ -13,7 +13,7 @@ def lr_d_input(page: Page):
     return page.get_by_role("spinbutton", name="Learning rate D")
 
 
-def test_a_set_up_opens_the_same_from_its_link(page: Page, browser):
+def test_a_set_up_opens_the_same_from_its_link(page: Page, fresh_tab):
     choose_preset(page, "seed-001-mlp")
     page.wait_for_function("() => location.search.includes('preset=seed-001-mlp')", timeout=WAIT)
     lr_d = lr_d_input(page)
@@ -21,15 +21,10 @@ def test_a_set_up_opens_the_same_from_its_link(page: Page, browser):
     lr_d.press("Enter")
     page.wait_for_function("() => location.search.includes('lr_d=0.0005')", timeout=WAIT)
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        tab = fresh.new_page()
-        tab.goto(page.url)
-        expect(tab.get_by_test_id("stSidebar").get_by_text(describe("seed-001-mlp")[:60])).to_be_visible(
-            timeout=WAIT)
-        expect(lr_d_input(tab)).to_have_value("0.0005", timeout=WAIT)
-        tab.get_by_text("Share this set-up").click()
-        expect(tab.get_by_test_id("stPopoverBody").get_by_test_id("stCode")).to_contain_text(
-            "lr_d=0.0005", timeout=WAIT)
-    finally:
-        fresh.close()
+    tab = fresh_tab(page.url)
+    expect(tab.get_by_test_id("stSidebar").get_by_text(describe("seed-001-mlp")[:60])).to_be_visible(
+        timeout=WAIT)
+    expect(lr_d_input(tab)).to_have_value("0.0005", timeout=WAIT)
+    tab.get_by_text("Share this set-up").click()
+    expect(tab.get_by_test_id("stPopoverBody").get_by_test_id("stCode")).to_contain_text(
+        "lr_d=0.0005", timeout=WAIT)
