@@ -38,19 +38,20 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from playwright.sync_api import Error as PlaywrightError
 
-from bench.app_server import launched_chromium, running_app
+from bench.app_server import launched_chromium, running_app, server_pid
 from bench.live_page import _main_view, choose_preset, cpu_counters, steal_share
 from gan_core.presets import PRESETS
 from gan_core.runner import SLOTS
 
 DEFAULT_PRESETS = ["toy-ring", "seed-002-pattern", "seed-001-mlp", "dcgan-small"]
-QUICK_STUDENTS, QUICK_SECONDS = 2, 15.0
+QUICK_STUDENTS, QUICK_SECONDS = 2, 6.0
 STAGGER_S = 0.5          # between two students opening the page
 PHASE_LIMIT_S = 180.0    # a student stuck this long in one step of the script counts as failed
 ACTION_LIMIT_S = 60.0    # one click (the driver waits for it, and every other student with it)
@@ -172,16 +173,6 @@ def machine_busy_seconds() -> float:
     on a shared machine, what the server and the browser did not use went to someone else."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     return (sum(ticks) - ticks[3] - ticks[4] - ticks[7]) / CLK_TCK
-
-
-def server_pid(url: str) -> int:
-    """The ``streamlit run`` process serving ``url`` (a child of this one)."""
-    port = url.rsplit(":", 1)[1]
-    for pid in descendants(os.getpid()):
-        line = _cmdline(pid)
-        if "streamlit" in line and f"--server.port {port}" in line:
-            return pid
-    raise RuntimeError(f"no streamlit process serves {url}")
 
 
 def server_tree(server: int) -> list[int]:
@@ -479,10 +470,12 @@ def progress(line: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f} s] {line}", file=sys.stderr, flush=True)
 
 
-def run(students: int, seconds: float, presets: list[str], fair_span: float) -> dict:
-    """The whole class: arrive, train for ``seconds``, leave; every figure as one dict."""
+def run(students: int, seconds: float, presets: list[str], fair_span: float, url: str | None = None) -> dict:
+    """The whole class: arrive, train for ``seconds``, leave; every figure as one dict.  ``url``:
+    an app already running (one nobody else uses meanwhile), else a server of its own."""
     facts = machine()
-    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
+    with tempfile.TemporaryDirectory() as tmp, \
+            (nullcontext(url) if url else running_app(Path(tmp) / "server.log")) as url:
         server = server_pid(url)
         progress(f"server up ({url}, pid {server})")
         baseline = pss_mb(server_tree(server))
@@ -576,11 +569,12 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.classroom", description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, help=f"browser sessions (default {QUICK_STUDENTS} with --quick)")
-    parser.add_argument("--seconds", type=float, help="the measuring window (default 90; 15 with --quick)")
+    parser.add_argument("--seconds", type=float, help="the measuring window (default 90; 6 with --quick)")
     parser.add_argument("--presets", nargs="+", default=DEFAULT_PRESETS, choices=list(PRESETS), metavar="PRESET",
                         help="cycled through the students")
-    parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 15 s window, every figure")
+    parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 6 s window, every figure")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--url", help="measure an app already running there (default: start one)")
     args = parser.parse_args(argv)
     # A run in the background ignores Ctrl-C's signal: stopping it with SIGTERM must still close
     # the server, its run processes and Chromium (the context managers' exits).
@@ -590,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     students = args.students or QUICK_STUDENTS
     seconds = args.seconds or (QUICK_SECONDS if args.quick else 90.0)
     fair_span = seconds / 2 if args.quick else min(FAIR_SPAN_S, seconds * 2 / 3)
-    result = run(students, seconds, args.presets, fair_span)
+    result = run(students, seconds, args.presets, fair_span, args.url)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

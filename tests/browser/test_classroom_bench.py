@@ -11,13 +11,13 @@ import pytest
 from bench import app_server
 
 
-def test_quick_classroom_benchmark_measures_every_figure(tmp_path) -> None:
-    # A child process: it starts a server and a Playwright of its own (the session's browser
-    # fixture may hold this process's only Playwright instance).
+def test_quick_classroom_benchmark_measures_every_figure(app_url, tmp_path) -> None:
+    # A child process: it starts a Playwright of its own (the session's browser fixture may hold
+    # this process's only Playwright instance); it measures the session's server.
     if app_server.chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     out = tmp_path / "classroom.json"
-    done = subprocess.run([sys.executable, "-m", "bench.classroom", "--quick", "--json", str(out)],
+    done = subprocess.run([sys.executable, "-m", "bench.classroom", "--quick", "--url", app_url, "--json", str(out)],
                           cwd=app_server.ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| measure (s) | median |" in done.stdout and "per session" in done.stdout

@@ -110,7 +110,7 @@ def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path):
     page.locator(".st-key-toy_layers").get_by_role("button", name="G's manifold").click()
     page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)
     press(page, "play")
-    page.wait_for_function(STEP_AT_LEAST.format(steps=300), timeout=WAIT)   # G has moved
+    page.wait_for_function(STEP_AT_LEAST.format(steps=100), timeout=WAIT)   # G has moved
     press(page, "pause")
     expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)

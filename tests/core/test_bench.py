@@ -1,29 +1,28 @@
-"""The throughput benchmark's quick mode: both loops run, every section is measured, the JSON is
-written.  Timings are not asserted: they depend on the machine."""
+"""The engine's benchmarks in quick runs (every section measured, the JSON written) and the
+figures they rest on.  Timings are not asserted: they depend on the machine."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
+from bench import first_figures, throughput
 from bench.seed_loop import SeedStyleLoop
-from bench.throughput import counted_flops, iteration_flops
 from gan_core.models.common import Dropout
 from gan_core.presets import preset
 from gan_core.trainer import Trainer
-from gan_core.paths import ROOT
 
 
-def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, "-m", "bench.throughput", "--quick", "--device", "cpu",
-                           "--threads", "1", "--presets", "toy-ring", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "ours/seed" in done.stdout and "page cost" in done.stdout   # the two tables
+def test_quick_benchmark_writes_every_section(tmp_path: Path, capsys) -> None:
+    out, threads = tmp_path / "bench.json", torch.get_num_threads()
+    try:      # the preset itself is measured in a subprocess
+        assert throughput.main(["--quick", "--device", "cpu", "--threads", "1", "--presets", "toy-ring",
+                                "--json", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    assert "ours/seed" in printed and "page cost" in printed   # the two tables
     report = json.loads(out.read_text())
     assert report["quick"] and report["machine"]["cores"] >= 1 and report["machine"]["torch_threads"] == 1
     (result,) = report["results"]
@@ -62,15 +61,13 @@ def test_flop_formula_bounds_the_counted_flops_closely() -> None:
     counted but not in the formula."""
     for name in ("toy-ring", "seed-003-bn-mlp", "dcgan-small"):
         config = preset(name, device="cpu", batch_size=16, r1_gamma=0.0)
-        assert 0.8 * iteration_flops(config) <= counted_flops(Trainer(config)) <= iteration_flops(config)
+        assert 0.8 * throughput.iteration_flops(config) <= throughput.counted_flops(Trainer(config)) <= throughput.iteration_flops(config)
     with_r1 = preset("dcgan-small", device="cpu", batch_size=16)
-    assert counted_flops(Trainer(with_r1)) > iteration_flops(with_r1)
+    assert throughput.counted_flops(Trainer(with_r1)) > throughput.iteration_flops(with_r1)
 
 
-def test_first_figures_benchmark_times_a_preset() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench.first_figures", "--presets", "toy-ring"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    [row] = [line for line in done.stdout.splitlines() if line.startswith("| toy-ring |")]
+def test_first_figures_benchmark_times_a_preset(capsys) -> None:
+    assert first_figures.main(["--presets", "toy-ring"]) == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| toy-ring |")]
     seconds, step = (cell.strip() for cell in row.split("|")[2:4])
     assert float(seconds) > 0 and int(step.replace(",", "")) > 0
