@@ -78,8 +78,13 @@ class RunHolder:
                 return False
             playing = runner.snapshot.playing
             runner.pause()     # frees its slot at once, and the step saved is the step shown
-            snap = runner.wait_for(lambda s: not s.playing)
-            self._parked_path.write_bytes(runner.checkpoint_bytes())
+            try:
+                snap = runner.wait_for(lambda s: not s.playing)
+                self._parked_path.write_bytes(runner.checkpoint_bytes())
+            except Exception:
+                if playing:    # a busy server or a full disk must not leave a student's run paused
+                    runner.play()
+                raise
             self.parked = Parked(self._parked_path, runner.configs, playing, snap.step)
             self.runner = None
         runner.stop()

@@ -108,3 +108,18 @@ def test_an_unwatched_run_is_parked_and_resumes_where_it_was(tmp_path: Path):
     snap = resumed.wait_for(lambda s: s.step > parked.step)
     assert snap.status == "running", snap.message
     holder.release()
+
+
+def test_a_run_that_cannot_be_parked_goes_on_playing(tmp_path: Path):
+    holder = RunHolder(tmp_path / "gone" / "parked.pt")    # its folder is gone: the save fails
+    holder.replace(in_process_run(preset("toy-ring", batch_size=16)))
+    runner = holder.current(in_process_run)
+    runner.wait_for(lambda s: s.status == "paused")
+    runner.play()
+    runner.wait_for(lambda s: s.step >= 1)
+    with pytest.raises(FileNotFoundError):
+        holder.park_if_unwatched(after_seconds=0)
+    assert holder.parked is None and holder.current(in_process_run) is runner
+    step = runner.snapshot.step
+    assert runner.wait_for(lambda s: s.step > step).status == "running"
+    holder.release()
