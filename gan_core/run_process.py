@@ -1,35 +1,22 @@
-"""RunProcess: a Runner in a process of its own, driven and read exactly like a Runner.
+"""RunProcess: a Runner in a child process, driven and read exactly like a Runner.
 
-Why a process: the run's thread then shares no interpreter lock with the web server's page
-refreshes, a server can end a run's memory by ending its process, and a run that crashes takes
-only itself down.  The child starts a session of its own (``os.setsid``), so where Linux groups
-processes by session for scheduling, the run takes turns with the server and the browser as one
-group rather than thread by thread.
-
-How: the child runs an ordinary Runner.  Every command goes down a pipe into the Runner's queue
-unchanged; every snapshot it publishes comes back up, but for what the parent has already: the
-history, which only grows, comes as its new rows (the one part whose size has no bound), and the
-real batch and each timeline grid come once (for a comparison: for each variant), so the page's
-pictures of them, cached by identity, are encoded once.  The cap on
-training runs stays in the parent: the child's requests for a slot go up the pipe, and the
-answers (and the slots' "yield" and "wake") come down it as commands, so a child that dies never
-keeps a slot.
+The run then shares no interpreter lock with the web server's page refreshes, its memory ends with
+its process, and a crash takes only itself down.  The cap on training runs stays in the parent, so
+a child that dies never keeps a slot.
 """
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import os
 import pickle
 import signal
 import threading
+from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Hashable, Sequence
-
-import numpy as np
 
 from .compare import Lockstep
 from .config import TrainConfig
@@ -38,17 +25,16 @@ from .runner import EMPTY, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Sta
 from .turns import RunSlots, Tell
 
 CONTEXT = multiprocessing.get_context("forkserver")
-# What the forkserver imports once, so that a new run does not import torch again (and
-# torch.optim's first optimiser does not import torch._dynamo again).
+# Imported once by the forkserver, not again by each run (torch._dynamo: by its first optimiser).
 PRELOAD = ("gan_core.run_process", "torch._dynamo")
 CONTEXT.set_forkserver_preload(list(PRELOAD))
 SENT = Ellipsis     # in a snapshot from the child: "as in the last one" (no field holds it)
+_Part = tuple[Snapshot, int]   # a snapshot (or variant) as sent: its history is the rows from this index on
 
 
 def start_forkserver(also_preload: tuple[str, ...] = ()) -> None:
-    """Start the forkserver now, in the background, so the first run need not wait for its
-    imports.  ``also_preload``: modules every child imports anyway (multiprocessing runs the
-    server's main script again in each one)."""
+    """Start the forkserver in the background now, so the first run need not wait for its imports.
+    ``also_preload``: modules every child imports anyway (such as the server's main script's)."""
     CONTEXT.set_forkserver_preload([*PRELOAD, *also_preload])
     threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver-start",
                      daemon=True).start()
@@ -60,16 +46,11 @@ class RunProcess(Commands):
 
     def __init__(self, config: TrainConfig | Sequence[TrainConfig], *, checkpoint: bytes | None = None,
                  slots: RunSlots = SLOTS, refresh_seconds: float = 0.25):
-        self.configs = [c.validate() for c in ([config] if isinstance(config, TrainConfig) else config)]
-        self.config = self.configs[0]
-        self.snapshot: Snapshot = EMPTY
+        super().__init__(config)
         self._slots = slots
-        self._questions: dict[int, Future] = {}
-        self._ids = itertools.count()
-        self._joiners: dict[Any, _Joiner] = {}
-        self._gone = False                       # the child has closed its end of the pipe
+        self._histories: defaultdict[int, HistoryArrays] = defaultdict(HistoryArrays)
         self._conn, theirs = CONTEXT.Pipe()
-        self._send_lock = threading.Lock()
+        self._send = _sender(self._conn)
         self._process = CONTEXT.Process(target=_child, name="gan-run", daemon=True,
                                         args=(theirs, self.configs, checkpoint, refresh_seconds, slots.limit))
         self._process.start()
@@ -78,21 +59,7 @@ class RunProcess(Commands):
         self._receiver.start()
 
     def send(self, command: tuple) -> None:
-        """Down the pipe, from any thread; a child that is gone is reported by the receiver."""
-        with self._send_lock:
-            try:
-                self._conn.send(command)
-            except OSError:
-                pass
-
-    def ask(self, what: str) -> Future:
-        future: Future = Future()
-        ident = next(self._ids)
-        self._questions[ident] = future
-        self.send(("ask", ident, what))
-        if self._gone:
-            self._refuse_questions()   # the child is gone: refuse now, not after a timeout
-        return future
+        self._send(command)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.send(("stop",))
@@ -117,30 +84,35 @@ class RunProcess(Commands):
             while True:
                 name, *args = self._conn.recv()
                 if name == "snapshot":
-                    self.snapshot = self._completed(*args)
+                    self.snapshot = self._joined(*args)
                 elif name == "acquire":
                     self.send(("place", self._slots.acquire(self, self.send)))
                 elif name == "release":
                     self._slots.release(self)
                 else:
                     ident, error, value = args
-                    future = self._questions.pop(ident)
-                    future.set_result(value) if error is None else future.set_exception(error)
+                    if future := self._questions.pop(ident, None):   # None: refused already
+                        future.set_result(value) if error is None else future.set_exception(error)
         except (EOFError, OSError):
             pass
         self._ended()
 
-    def _completed(self, run: _Stripped, variants: tuple[_Stripped, ...]) -> Snapshot:
-        """The snapshot with what the child did not send again taken from the last one."""
-        last = self.snapshot
-        whole = self._joiners.setdefault("run", _Joiner()).join(run, last)
-        return replace(whole, variants=tuple(
-            self._joiners.setdefault(i, _Joiner()).join(variant, last.variants[i] if i < len(last.variants) else EMPTY)
-            for i, variant in enumerate(variants)))
+    def _joined(self, parts: list[_Part]) -> Snapshot:
+        """The child's snapshot, with what it did not send again taken from the last one."""
+        last = [self.snapshot, *self.snapshot.variants]
+        whole = [self._join(i, part, last[i] if i < len(last) else EMPTY) for i, part in enumerate(parts)]
+        return replace(whole[0], variants=tuple(whole[1:]))
+
+    def _join(self, i: int, part: _Part, last: Snapshot) -> Snapshot:
+        snapshot, start = part
+        earlier = dict(last.timeline)
+        return replace(snapshot, history=self._histories[i].extend(start, snapshot.history),
+                       real=last.real if snapshot.real is SENT else snapshot.real,
+                       timeline=tuple((step, earlier[step] if grid is SENT else grid)
+                                      for step, grid in snapshot.timeline))
 
     def _ended(self) -> None:
         """The child has gone: free its slot, refuse its questions, and say so if it died."""
-        self._gone = True
         self._process.join(10.0)
         self._slots.release(self)
         self._refuse_questions()
@@ -149,12 +121,6 @@ class RunProcess(Commands):
                 status=Status.FAILED,
                 message=f"The training process ended unexpectedly (exit code {self._process.exitcode}), "
                         "perhaps out of memory.")
-
-    def _refuse_questions(self) -> None:
-        for ident in list(self._questions):
-            future = self._questions.pop(ident, None)
-            if future is not None and not future.done():
-                future.set_exception(RuntimeError("the run has stopped"))
 
 
 class _ParentSlots:
@@ -174,16 +140,8 @@ def _child(conn: Connection, configs: list[TrainConfig], checkpoint: bytes | Non
            slots_limit: int) -> None:
     """Train with a Runner and pass it the pipe's commands until told to stop or the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the server, and that stops us
-    os.setsid()
-    lock = threading.Lock()
-
-    def send(message: tuple) -> None:
-        with lock:
-            try:
-                conn.send(message)
-            except OSError:
-                pass          # the parent has gone: the loop below sees the pipe close
-
+    os.setsid()      # the scheduler then weighs the run as a group of its own, apart from the server
+    send = _sender(conn)
     try:
         # The parent checked the file and decided the configs (the server's paths, its device).
         lockstep = Lockstep.load(checkpoint, configs) if checkpoint is not None else None
@@ -207,64 +165,43 @@ def _child(conn: Connection, configs: list[TrainConfig], checkpoint: bytes | Non
     runner.stop()
 
 
-_Stripped = tuple[Snapshot, int, dict[str, np.ndarray]]   # a snapshot as sent, its first new row, the rows
+def _sender(conn: Connection) -> Tell:
+    """Sends down ``conn`` from any thread; a closed pipe is left to its reader to notice."""
+    lock = threading.Lock()
 
-
-class _Stripper:
-    """Takes out of one run's (or variant's) snapshots what the parent has: history rows it holds
-    (the Runner's columns are views of buffers that only grow, so while they stay on the buffer
-    last sent, the rows beyond the last sent are all that is new), the real batch sent before,
-    and the timeline grids of steps sent before (a step's grid never changes)."""
-
-    def __init__(self) -> None:
-        self._buffer: Any = None
-        self._rows, self._real, self._steps = 0, None, set()
-
-    def strip(self, snapshot: Snapshot) -> _Stripped:
-        steps: np.ndarray = snapshot.history["step"]
-        start = self._rows if steps.base is not None and steps.base is self._buffer else 0
-        real = SENT if snapshot.real is not None and snapshot.real is self._real else snapshot.real
-        timeline = tuple((step, SENT if step in self._steps else grid) for step, grid in snapshot.timeline)
-        # kept alive, so an id compared above is never a new object's
-        self._buffer, self._rows, self._real = steps.base, len(steps), snapshot.real
-        self._steps = {s for s, _ in timeline}
-        return (replace(snapshot, history={}, real=real, timeline=timeline, variants=()), start,
-                {column: values[start:] for column, values in snapshot.history.items()})
-
-
-class _Joiner:
-    """The parent's side of a _Stripper: puts back what was not sent again."""
-
-    def __init__(self) -> None:
-        self._history = HistoryArrays()
-
-    def join(self, stripped: _Stripped, last: Snapshot) -> Snapshot:
-        snapshot, start, rows = stripped
-        earlier = dict(last.timeline)
-        return replace(snapshot, history=self._history.extend(start, rows),
-                       real=last.real if snapshot.real is SENT else snapshot.real,
-                       timeline=tuple((step, earlier[step] if grid is SENT else grid)
-                                      for step, grid in snapshot.timeline))
+    def send(message: tuple) -> None:
+        with lock:
+            try:
+                conn.send(message)
+            except OSError:
+                pass
+    return send
 
 
 def _publisher(send: Tell) -> Callable[[Snapshot], None]:
-    """Send each snapshot, and each of a comparison's variants, without what the parent has."""
-    strippers: dict[Any, _Stripper] = {}
+    """Send each snapshot (and a comparison's variants) without what the parent has, so that only
+    new history rows travel and the page's pictures, cached by identity, are encoded once."""
+    last: dict[int, Snapshot] = {}    # kept alive, so an identity compared is never a new object's
 
-    def publish(snapshot: Snapshot) -> None:
-        run = strippers.setdefault("run", _Stripper()).strip(snapshot)
-        variants = tuple(strippers.setdefault(i, _Stripper()).strip(v) for i, v in enumerate(snapshot.variants))
-        send(("snapshot", run, variants))
-    return publish
+    def part(i: int, snapshot: Snapshot) -> _Part:
+        before, last[i] = last.get(i, EMPTY), snapshot
+        # History columns are views of buffers that only grow: on the same buffer, older rows are sent.
+        steps, sent = snapshot.history["step"], before.history["step"]
+        start = len(sent) if steps.base is not None and steps.base is sent.base else 0
+        shown = {step for step, _ in before.timeline}
+        return replace(snapshot, variants=(), history={c: rows[start:] for c, rows in snapshot.history.items()},
+                       real=SENT if snapshot.real is not None and snapshot.real is before.real else snapshot.real,
+                       timeline=tuple((step, SENT if step in shown else grid) for step, grid in snapshot.timeline)
+                       ), start
+
+    return lambda snapshot: send(("snapshot", [part(i, s) for i, s in enumerate((snapshot, *snapshot.variants))]))
 
 
 def _outcome(future: Future) -> tuple[BaseException | None, Any]:
     """(None, result), or (error, None) with the error as the parent can unpickle it."""
     error = future.exception()
-    if error is None:
-        return None, future.result()
     try:
         pickle.loads(pickle.dumps(error))
-        return error, None
     except Exception:  # noqa: BLE001 - any failure means "not portable"
-        return RuntimeError(str(error)), None
+        error = RuntimeError(str(error))
+    return (None, future.result()) if error is None else (error, None)

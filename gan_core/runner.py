@@ -1,23 +1,12 @@
-"""Runner: one run (a Trainer, or a comparison's Trainers in lockstep) on a background thread,
-driven by commands, read through Snapshots.
+"""Runner: one run (a Trainer, or a comparison's Trainers in lockstep) on a background thread.
 
-The page never touches a Trainer.  It sends commands (play, pause, step, change a knob, ask for
-a file), which the runner's thread applies *between* steps, and it reads ``runner.snapshot``: an
-immutable picture of the run that the thread replaces with one reference swap after every chunk
-of steps.  The thread makes no UI calls, so any front end (Streamlit, a notebook, a test) can
-drive it; ``run_process.RunProcess`` runs this same Runner in a child process.
-
-A process-wide ``RunSlots`` (turns.py) caps how many runs train at once; a run over the cap waits
-as ``queued``, and runs take turns while others wait.
-
-In slow motion (``set_speed(SLOW_MOTION)``) the thread runs each iteration as its phases
-(``Trainer.phases``: D's k updates, then G's update, in the configured order) and publishes after
-each, holding every frame for ``frame_seconds``: the numbers are those of ordinary steps, only
-shown half an iteration at a time.  A command that arrives mid-iteration first finishes it, so
-commands always find whole iterations.
+A front end sends it commands, which the thread carries out between steps, and reads
+``runner.snapshot``, an immutable picture of the run replaced whole after each chunk of steps.
+The thread makes no UI calls; ``run_process.RunProcess`` runs this same Runner in a child process.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -49,10 +38,10 @@ SLOTS = RunSlots(int(os.environ.get("GAN_PLAYGROUND_MAX_RUNS", "4")),
 MEASURE_WAIT = 10.0       # seconds a stopping run waits for a quality measurement to end
 IDLE_WAIT = 0.5           # seconds a waiting run's thread sleeps on its commands at a time
 SLOW_MOTION = "slow motion"   # the speed that shows D's and G's updates as frames of their own
-# Each slow-motion frame stays this long: a page refreshing twice a second shows every one.
-FRAME_SECONDS = 0.7
-# Commands that leave a slow-motion iteration half done: they touch neither the model nor the run.
-_MID_ITERATION = frozenset({"speed", "place", "wake"})
+FRAME_SECONDS = 0.7       # a slow-motion frame's hold: a page refreshing twice a second shows each
+# Commands that touch neither model nor run; every other one first finishes a slow-motion iteration.
+_MID_ITERATION = frozenset({"speed", "place", "wake", "stop"})
+_SINGLE_STEPS = {"step": Lockstep.step, "d": Lockstep.step_d, "g": Lockstep.step_g}
 
 
 class Status(str, Enum):
@@ -65,9 +54,7 @@ class Status(str, Enum):
     DIVERGED = "diverged"
     FAILED = "failed"
     STOPPED = "stopped"
-
-    def __str__(self) -> str:
-        return self.value
+    __str__ = str.__str__     # prints as its value, as the plain string it is
 
     @property
     def playing(self) -> bool:
@@ -90,9 +77,8 @@ class Status(str, Enum):
 
 
 class HistoryArrays:
-    """numpy views of a History's columns: rows are copied once into buffers that only grow, so a
-    publish pays for its new rows only, and a view handed out never changes.  A rollback
-    (History.revision) or another History starts new buffers."""
+    """numpy views of a History's columns, copied into buffers that only grow: an update pays for
+    its new rows only, and a view handed out never changes.  A rollback or another History starts afresh."""
 
     def __init__(self) -> None:
         self._source: tuple[History | None, int] = (None, 0)
@@ -100,16 +86,15 @@ class HistoryArrays:
         self._filled = 0
 
     def update(self, history: History) -> dict[str, np.ndarray]:
-        fresh = self._source != (history, history.revision) or len(history) < self._filled
+        same = self._source == (history, history.revision) and len(history) >= self._filled
         self._source = (history, history.revision)
-        start = 0 if fresh else self._filled
+        start = self._filled if same else 0
         return self.extend(start, {c: np.asarray(getattr(history, c)[start:]) for c in History.COLUMNS})
 
     def extend(self, start: int, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The columns with ``rows`` put after the first ``start`` rows (0: start afresh); also
-        how another process follows the rows it is sent."""
+        """The columns with ``rows`` put after the first ``start`` rows (0: afresh)."""
         if start == 0:
-            self._buffers, self._filled = {}, 0
+            self._buffers = {}
         total = start + len(rows["step"])
         for column, new in rows.items():
             buffer = self._buffers.get(column)
@@ -165,13 +150,19 @@ EMPTY = Snapshot(0, Status.LOADING, "Preparing data and models ...", None, "", 0
 
 
 class Commands:
-    """What a front end does with a run, wherever it trains: each call becomes one command of the
-    vocabulary that ``Runner._apply`` dispatches.  A subclass says how a command travels
-    (``send``) and how a question comes back (``ask``)."""
+    """What a front end does with a run, wherever it trains: each call sends one command, which
+    ``Runner._apply`` carries out.  A subclass says how commands travel (``send``)."""
 
-    config: TrainConfig               # the run's, or a comparison's first variant's
-    configs: list[TrainConfig]        # one per variant (one for a plain run)
-    snapshot: Snapshot
+    def __init__(self, config: TrainConfig | Sequence[TrainConfig]):
+        self.configs = [c.validate() for c in ([config] if isinstance(config, TrainConfig) else config)]
+        self.snapshot: Snapshot = EMPTY
+        self._questions: dict[int, Future] = {}
+        self._ids = itertools.count()
+
+    @property
+    def config(self) -> TrainConfig:
+        """The run's config, or a comparison's first variant's, with every live change sent."""
+        return self.configs[0]
 
     def play(self) -> None:
         self.send(("play",))
@@ -190,12 +181,11 @@ class Commands:
         structural = sorted(set(changes) - LIVE_FIELDS)
         if structural:
             raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
-        self.config = self.config.replace(**changes)   # validates now, in the caller's thread
+        self.configs = [c.replace(**changes) for c in self.configs]   # validates now, in the caller's thread
         self.send(("set", changes))
 
     def set_speed(self, steps_per_refresh: int | str | None) -> None:
-        """Steps between two refreshes of the views; None publishes by time, SLOW_MOTION after
-        each phase of each iteration."""
+        """Steps between refreshes of the views: a number, None (by time) or SLOW_MOTION (each phase)."""
         self.send(("speed", steps_per_refresh))
 
     def checkpoint_bytes(self, timeout: float = 60.0) -> bytes:
@@ -203,6 +193,15 @@ class Commands:
 
     def history_csv(self, timeout: float = 30.0) -> str:
         return self.ask("csv").result(timeout)
+
+    def ask(self, what: str) -> Future:
+        """A question, 'bytes' (a checkpoint) or 'csv', answered between steps (refused if the run has ended)."""
+        ident = next(self._ids)
+        future = self._questions[ident] = Future()
+        self.send(("ask", ident, what))
+        if not self.alive:
+            self._refuse_questions()
+        return future
 
     def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
         """Poll the snapshot until ``predicate`` holds (a page waiting for a click's effect, a test)."""
@@ -217,8 +216,18 @@ class Commands:
     def send(self, command: tuple) -> None:
         raise NotImplementedError
 
-    def ask(self, what: str) -> Future:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop training and free the model."""
         raise NotImplementedError
+
+    @property
+    def alive(self) -> bool:
+        raise NotImplementedError
+
+    def _refuse_questions(self) -> None:
+        for ident in list(self._questions):
+            if future := self._questions.pop(ident, None):   # popped: now this caller's alone to settle
+                future.set_exception(RuntimeError("the run has stopped"))
 
 
 class _Watch:
@@ -236,9 +245,8 @@ class _Watch:
 
 
 class Runner(Commands):
-    """Drive one run from a background thread: a config (or a Trainer), or a comparison's configs
-    (or their Lockstep).  Every method is safe from any thread and returns at once.
-    ``on_publish``, if given, gets every snapshot on the training thread."""
+    """A run of a config (or a Trainer), or a comparison's configs (or their Lockstep), on a thread of
+    its own.  Every method is safe from any thread; ``on_publish`` gets each snapshot on that thread."""
 
     def __init__(self, config: TrainConfig | Sequence[TrainConfig] | None = None, *,
                  trainer: Trainer | Lockstep | None = None,
@@ -249,19 +257,15 @@ class Runner(Commands):
             raise ValueError("give a config or a trainer")
         if isinstance(trainer, Trainer):
             trainer = Lockstep([trainer], [torch.get_rng_state()])
-        configs = trainer.configs if trainer is not None else (
-            [config] if isinstance(config, TrainConfig) else list(config))
-        self.configs = [c.validate() for c in configs]
-        self.config = self.configs[0]
-        self.snapshot: Snapshot = EMPTY
+        super().__init__(trainer.configs if trainer is not None else config)
         self._lockstep, self._slots, self._holding_slot = trainer, slots, False
         self._commands: queue.Queue = queue.Queue()
-        self._stop = threading.Event()
+        self._stopping = False
         self._refresh_seconds, self._steps_per_refresh = refresh_seconds, None
         self._frame_seconds, self._frame_until = frame_seconds, 0.0
         self._iteration: Iterator[list[str]] | None = None   # slow motion's iteration under way
+        self._iteration_started: float | None = None          # ... and when it began
         self._sides: list[str] | None = None        # the phase the next snapshot shows, per variant
-        self._iteration_started: float | None = None   # when slow motion's last iteration began
         self._status, self._message = Status.LOADING, ""
         self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
@@ -273,18 +277,8 @@ class Runner(Commands):
     def send(self, command: tuple) -> None:
         self._commands.put(command)
 
-    def ask(self, what: str) -> Future:
-        """A question the thread answers between steps: 'bytes' (a checkpoint) or 'csv'."""
-        future: Future = Future()
-        self.send(("ask", what, future))
-        if not self._thread.is_alive():
-            self._refuse_questions()   # nobody will read the queue: refuse now, not after a timeout
-        return future
-
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop training and free the model."""
-        self._stop.set()
-        self.send(("wake",))
+        self.send(("stop",))
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -301,18 +295,22 @@ class Runner(Commands):
             self._elapsed = self._lockstep.training_seconds   # a resumed run's clock goes on
             self._status = Status.PAUSED
             self._publish()
-            while not self._stop.is_set():
-                if self._status.playing and not self._holding_frame() and self._take_slot():
+            while not self._stopping:
+                if self._status.playing and time.monotonic() >= self._frame_until and self._take_slot():
                     self._run_chunk()
-                self._handle_commands(0.0 if self._changed else self._wait_seconds())
+                # sleep on the commands while waiting for the user, or for the rest of a slow-motion frame
+                wait = max(0.0, self._frame_until - time.monotonic()) if self._status.playing else IDLE_WAIT
+                self._handle_commands(0.0 if self._changed else wait)
                 measured = any(w.quality.finished for w in self._watches)
                 if self._changed or (not self._status.playing and measured):
                     self._publish()    # once a tick: after the commands, so it shows what they did
-        except GanCoreError as exc:
-            self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - the thread must report, not die silently
-            log.exception("training thread failed")
-            self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}")
+            message = str(exc)
+            if not isinstance(exc, GanCoreError):
+                log.exception("training thread failed")
+                message = f"Training stopped by an unexpected error: {type(exc).__name__}: {message}"
+            self._status, self._message = Status.FAILED, message
+            self._show(self.snapshot.restated(status=Status.FAILED, message=message))
         finally:
             self._drop_slot()
             self._lockstep = self._iteration = None   # frees the models and the data
@@ -332,16 +330,6 @@ class Runner(Commands):
         except queue.Empty:
             return
 
-    def _wait_seconds(self) -> float:
-        """How long the thread may sleep on its commands: a while when it waits for the user,
-        the rest of the frame it shows in slow motion, else not at all."""
-        if not self._status.playing:
-            return IDLE_WAIT
-        return max(0.0, self._frame_until - time.monotonic())
-
-    def _holding_frame(self) -> bool:
-        return time.monotonic() < self._frame_until
-
     def _apply(self, command: tuple) -> None:
         """The one place a command is carried out."""
         name, *args = command
@@ -354,7 +342,7 @@ class Runner(Commands):
             self._pause(Status.PAUSED)
         elif name == "step":
             self._pause(Status.PAUSED)
-            self._guarded(lambda: self._single_step(*args))
+            self._train(lambda: _SINGLE_STEPS[args[0]](self._lockstep))
         elif name == "set":
             self._guarded(lambda: self._lockstep.apply_changes(**args[0]))
             self._changed = True
@@ -367,63 +355,43 @@ class Runner(Commands):
             self._drop_slot()
         elif name == "ask":
             self._answer(*args)
-        # "wake" (turns.WAKE, or stop) only ends a wait for commands
+        elif name == "stop":
+            self._stopping = True
+        # "wake" (turns.WAKE) only ends a wait for commands
 
-    def _answer(self, what: str, future: Future) -> None:
+    def _answer(self, ident: int, what: str) -> None:
         if self._changed:
             self._publish()    # so an answer finds every earlier command's effect shown
+        future = self._questions.pop(ident)
         try:
             future.set_result(self._lockstep.checkpoint(self._elapsed) if what == "bytes"
                               else self._lockstep.history_csv())
         except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
             future.set_exception(exc)
 
-    def _single_step(self, kind: str) -> None:
-        steps = self._lockstep
-        self._train({"step": steps.step, "d": steps.step_d, "g": steps.step_g}[kind])
-
-    def _train(self, action: Callable[[], Any]) -> bool:
-        """Run ``action`` on the lockstep and flush its metrics, guarded, as training time."""
-        def run() -> None:
-            action()
-            self._lockstep.flush()
-        started = time.perf_counter()
-        done = self._guarded(run)
-        self._elapsed += time.perf_counter() - started
-        self._changed = True
-        return done
-
+    # ------------------------------------------------------------------ training
     def _run_chunk(self) -> None:
+        """Train until the views are due a refresh, or in slow motion the next phase, held as a frame."""
         if self._steps_per_refresh == SLOW_MOTION:
-            self._slow_frame()
+            if self._train(self._next_phase):
+                self._frame_until = time.monotonic() + self._frame_seconds
             return
         self._finish_iteration()   # slow motion was left mid-iteration
         self._iteration_started = None
+        first, started = self._lockstep.step_count, time.perf_counter()
+        if self._train(self._steps_until_refresh):
+            self._note_rate(self._lockstep.step_count - first, time.perf_counter() - started)
+
+    def _steps_until_refresh(self) -> None:
+        """Steps until ``steps_per_refresh`` (or ``refresh_seconds``) are done, or a command comes."""
         trainer, started = self._lockstep, time.perf_counter()
         first, target = trainer.step_count, self._steps_per_refresh
         while True:
-            if not self._guarded(trainer.step):
+            trainer.step()
+            due = trainer.step_count - first >= target if target else \
+                time.perf_counter() - started >= self._refresh_seconds
+            if due or not self._commands.empty():
                 return
-            done = trainer.step_count - first
-            if (target and done >= target) or (not target and time.perf_counter() - started >= self._refresh_seconds):
-                break
-            if not self._commands.empty() or self._stop.is_set():
-                break
-        if not self._guarded(trainer.flush):
-            return
-        spent = time.perf_counter() - started
-        self._elapsed += spent
-        self._note_rate(trainer.step_count - first, spent)
-        self._changed = True
-
-    def _note_rate(self, steps: int, seconds: float) -> None:
-        rate = steps / max(seconds, 1e-9)
-        self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
-
-    def _slow_frame(self) -> None:
-        """Slow motion: the next phase, published as a frame of its own and held for ``frame_seconds``."""
-        if self._train(self._next_phase):
-            self._frame_until = time.monotonic() + self._frame_seconds
 
     def _next_phase(self) -> None:
         """The next phase of the iteration under way, or of a new one; the rate counts iterations."""
@@ -441,6 +409,18 @@ class Runner(Commands):
         iteration, self._iteration, self._sides = self._iteration, None, None
         if iteration is not None:
             self._train(lambda: deque(iteration, maxlen=0))
+
+    def _train(self, action: Callable[[], Any]) -> bool:
+        """Run ``action`` on the lockstep and flush its metrics, guarded, as training time."""
+        started = time.perf_counter()
+        done = self._guarded(lambda: (action(), self._lockstep.flush()))
+        self._elapsed += time.perf_counter() - started
+        self._changed = True
+        return done
+
+    def _note_rate(self, steps: int, seconds: float) -> None:
+        rate = steps / max(seconds, 1e-9)
+        self._rate = rate if self._rate == 0 else 0.7 * self._rate + 0.3 * rate
 
     def _guarded(self, action: Callable[[], Any]) -> bool:
         """Run one trainer action; a divergence or bad change pauses the run with its message."""
@@ -463,8 +443,7 @@ class Runner(Commands):
 
     # ------------------------------------------------------------------ turns
     def _take_slot(self) -> bool:
-        """Whether the run holds a slot; if not, it asks (again) and waits a little for an answer,
-        a wake-up or any command.  Slots of another process answer with a "place" command."""
+        """Whether the run holds a slot; if not, ask (again) and wait a little for an answer or any command."""
         if not self._holding_slot:
             place = self._slots.acquire(self, self.send)
             if place is not None:
@@ -474,39 +453,22 @@ class Runner(Commands):
         return self._holding_slot
 
     def _placed(self, place: Place) -> None:
+        """Take the slot, or say the run waits and where in line (unless the last snapshot says so)."""
         if not self._status.playing:
             if place.granted:
                 self._slots.release(self)     # an answer to an ask from before a pause
         elif place.granted:
             self._holding_slot, self._status, self._message = True, Status.RUNNING, ""
         else:
-            self._show_place(place)
-
-    def _show_place(self, place: Place) -> None:
-        """Say the run waits, and where in line, unless the last snapshot says so already."""
-        self._status, self._message, shown = Status.QUEUED, place.message(), self.snapshot
-        if (shown.status, shown.message, shown.queue_position) != (Status.QUEUED, self._message, place.position):
-            self._show(shown.restated(status=Status.QUEUED, message=self._message,
-                                      queue_position=place.position, eta_seconds=place.eta_seconds))
+            self._status, self._message, shown = Status.QUEUED, place.message(), self.snapshot
+            if (shown.status, shown.message, shown.queue_position) != (self._status, self._message, place.position):
+                self._show(shown.restated(status=self._status, message=self._message,
+                                          queue_position=place.position, eta_seconds=place.eta_seconds))
 
     def _drop_slot(self) -> None:
         """Free the slot held, or the place in line."""
         self._holding_slot = False
         self._slots.release(self)
-
-    def _fail(self, message: str) -> None:
-        self._status, self._message = Status.FAILED, message
-        self._drop_slot()
-        self._show(self.snapshot.restated(status=Status.FAILED, message=message))
-
-    def _refuse_questions(self) -> None:
-        while True:
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            if command[0] == "ask":
-                command[2].set_exception(RuntimeError("the run has stopped"))
 
     # ------------------------------------------------------------------ snapshots
     def _publish(self) -> None:
@@ -518,10 +480,10 @@ class Runner(Commands):
         wait = not self._status.playing
         sides, self._sides = self._sides or [""] * len(steps.trainers), None   # a frame's own snapshot only
         parts = [w.fields(t, self._elapsed, wait, side) for w, t, side in zip(self._watches, steps.trainers, sides)]
+        stopped = [dict(status=Status.DIVERGED, message=why, steps_per_second=0.0) if why else {}
+                   for why in steps.stopped]
         variants = () if len(parts) == 1 else tuple(
-            Snapshot(**run, **part) if not stopped else
-            Snapshot(**{**run, "status": Status.DIVERGED, "message": stopped, "steps_per_second": 0.0}, **part)
-            for part, stopped in zip(parts, steps.stopped))
+            Snapshot(**{**run, **stop}, **part) for part, stop in zip(parts, stopped))
         self._show(Snapshot(**run, **parts[0], variants=variants))
 
     def _show(self, snapshot: Snapshot) -> None:
@@ -542,6 +504,4 @@ def _phase_text(trainer: Trainer, side: str) -> str:
 
 
 def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return device.type
+    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else device.type
