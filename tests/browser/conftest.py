@@ -1,9 +1,10 @@
 """A real `streamlit run app.py` on a free localhost port, driven by Playwright + Debian's Chromium."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,9 +61,23 @@ def page(browser, app_url):
         yield tab
 
 
-def save_screenshot(tab, name: str) -> Path:
-    """Keep a screenshot as a test artefact (artifacts/NAME.png)."""
+def _save_screenshot(tab, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def save_screenshot() -> Callable[[Any, str], Path]:
+    """``save_screenshot(tab, name)``: keep a screenshot as a test artefact (artifacts/NAME.png)."""
+    return _save_screenshot
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With ``-n`` (pytest-xdist), the browser tests run one after another on one worker, sharing
+    one server and one Chromium, while the other tests run beside them."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import save_screenshot
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -33,7 +32,7 @@ def generated_image(page: Page):
     return page.get_by_test_id("stImage").filter(has_text="G(z)").locator("img")
 
 
-def test_moving_a_slider_changes_the_generated_digit(page: Page):
+def test_moving_a_slider_changes_the_generated_digit(page: Page, save_screenshot):
     open_explorer(page)
     image = generated_image(page)
     expect(image).to_be_visible(timeout=WAIT)

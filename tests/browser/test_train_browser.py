@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 
 from bench.live_page import (charted_step, choose_preset, press, stat, step_count,
                              wait_for_chart_beyond)
-from conftest import save_screenshot
 
 WAIT = 60_000   # ms: generous, CI boxes are small and shared
 TOY_HEATMAP_DRAWN = """() => {
@@ -24,7 +23,7 @@ G_LOSS_HIDDEN = """hidden => document.querySelector('.st-key-loss_chart .js-plot
     .filter(t => (t.legendgroup ?? t.name) === 'G loss').every(t => (t.visible === false) === hidden)"""
 
 
-def test_play_pause_step_and_the_toy_heatmap(page: Page):
+def test_play_pause_step_and_the_toy_heatmap(page: Page, save_screenshot):
     expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     choose_preset(page, "seed-001-mlp")
     expect(page.locator(".st-key-samples img")).to_have_count(2, timeout=WAIT)   # an image preset now:
@@ -93,7 +92,7 @@ STEP_AT_LEAST = """() => {{ const v = [...document.querySelectorAll('.st-key-sta
     return v.length && parseInt(v[0].innerText.replace(/,/g, '')) >= {steps}; }}"""
 
 
-def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path):
+def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path, save_screenshot):
     angles = [i * 6.2832 / 400 for i in range(400)]
     csv = tmp_path / "heart.csv"
     csv.write_text("x,y\n" + "".join(f"{16 * math.sin(a) ** 3:.3f},{13 * math.cos(a) - 5 * math.cos(2 * a) - 2 * math.cos(3 * a) - math.cos(4 * a):.3f}\n"
