@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -470,25 +469,28 @@ def progress(line: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f} s] {line}", file=sys.stderr, flush=True)
 
 
-def run(students: int, seconds: float, presets: list[str], fair_span: float, url: str | None = None) -> dict:
-    """The whole class: arrive, train for ``seconds``, leave; every figure as one dict.  ``url``:
-    an app already running (one nobody else uses meanwhile), else a server of its own."""
-    facts = machine()
-    with tempfile.TemporaryDirectory() as tmp, \
-            (nullcontext(url) if url else running_app(Path(tmp) / "server.log")) as url:
-        server = server_pid(url)
-        progress(f"server up ({url}, pid {server})")
-        baseline = pss_mb(server_tree(server))
+def run(students: int, seconds: float, presets: list[str], fair_span: float) -> dict:
+    """The whole class on a server and a Chromium of its own."""
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "server.log") as url:
         with launched_chromium() as browser:
-            class_ = [Student(i, presets[i % len(presets)], i % PAUSER_EVERY == 1) for i in range(students)]
-            arrive(class_, browser, url)
-            progress(f"every student pressed Play and got an answer; a {seconds:.0f} s window starts")
-            before = Reading.take(server)
-            play_window(class_, seconds)
-            after = Reading.take(server)
-            collect_logs(class_)
-            closed_in, left = close_tabs(class_, server)
-            progress(f"tabs closed; run processes left: {len(left)}")
+            return measure_class(browser, url, students, seconds, presets, fair_span)
+
+
+def measure_class(browser, url: str, students: int, seconds: float, presets: list[str], fair_span: float) -> dict:
+    """Arrive, train for ``seconds``, leave, with ``browser`` on the app at ``url`` (one nobody else
+    uses meanwhile); every figure as one dict."""
+    facts, server = machine(), server_pid(url)
+    progress(f"server up ({url}, pid {server})")
+    baseline = pss_mb(server_tree(server))
+    class_ = [Student(i, presets[i % len(presets)], i % PAUSER_EVERY == 1) for i in range(students)]
+    arrive(class_, browser, url)
+    progress(f"every student pressed Play and got an answer; a {seconds:.0f} s window starts")
+    before = Reading.take(server)
+    play_window(class_, seconds)
+    after = Reading.take(server)
+    collect_logs(class_)
+    closed_in, left = close_tabs(class_, server)
+    progress(f"tabs closed; run processes left: {len(left)}")
     rows = [student_figures(s, (before.wall, after.wall - fair_span, after.wall)) for s in class_]
     return {"machine": facts, "students": students, "seconds": seconds, "fair_span_s": fair_span,
             "presets": presets, "summary": {key: spread([r.get(key) for r in rows]) for key, _ in TIMINGS},
@@ -574,7 +576,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="cycled through the students")
     parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 6 s window, every figure")
     parser.add_argument("--json", type=Path, help="also write every figure here")
-    parser.add_argument("--url", help="measure an app already running there (default: start one)")
     args = parser.parse_args(argv)
     # A run in the background ignores Ctrl-C's signal: stopping it with SIGTERM must still close
     # the server, its run processes and Chromium (the context managers' exits).
@@ -584,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     students = args.students or QUICK_STUDENTS
     seconds = args.seconds or (QUICK_SECONDS if args.quick else 90.0)
     fair_span = seconds / 2 if args.quick else min(FAIR_SPAN_S, seconds * 2 / 3)
-    result = run(students, seconds, args.presets, fair_span, args.url)
+    result = run(students, seconds, args.presets, fair_span)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

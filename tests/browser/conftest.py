@@ -76,7 +76,8 @@ def save_screenshot() -> Callable[[Any, str], Path]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With ``-n`` (pytest-xdist), the browser tests run one after another on one worker, sharing
-    one server and one Chromium, while the other tests run beside them."""
+    one server and one Chromium, while the other tests run beside them (two servers with their
+    browsers side by side overload a 2-core machine)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:

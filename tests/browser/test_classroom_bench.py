@@ -1,27 +1,17 @@
-"""``python -m bench.classroom --quick``: two students on one server, every figure measured and
-sane (both render, both runs advance, no run process outlives its tab).  Timings are not asserted."""
+"""``bench.classroom`` in a quick run (its ``--quick`` sizes): two students on the session's server,
+every figure measured and sane (both render, both runs advance, no run process outlives its tab).
+Timings are not asserted."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-import pytest
-
-from bench import app_server
+from bench import classroom
 
 
-def test_quick_classroom_benchmark_measures_every_figure(app_url, tmp_path) -> None:
-    # A child process: it starts a Playwright of its own (the session's browser fixture may hold
-    # this process's only Playwright instance); it measures the session's server.
-    if app_server.chromium_path() is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    out = tmp_path / "classroom.json"
-    done = subprocess.run([sys.executable, "-m", "bench.classroom", "--quick", "--url", app_url, "--json", str(out)],
-                          cwd=app_server.ROOT, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "| measure (s) | median |" in done.stdout and "per session" in done.stdout
-    result = json.loads(out.read_text())
+def test_quick_classroom_benchmark_measures_every_figure(browser, app_url) -> None:
+    seconds = classroom.QUICK_SECONDS
+    result = classroom.measure_class(browser, app_url, classroom.QUICK_STUDENTS, seconds,
+                                     classroom.DEFAULT_PRESETS, fair_span=seconds / 2)
+    report = classroom.report(result)
+    assert "| measure (s) | median |" in report and "per session" in report
     rows, costs = result["rows"], result["costs"]
     assert len(rows) == result["students"] == 2 and result["failed"] == 0
     for row in rows:
