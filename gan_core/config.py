@@ -330,7 +330,8 @@ class TrainConfig:
 
 
 def parse_value(key: str, raw: str) -> Any:
-    """Turn the text of a ``key=value`` override into the field's type."""
+    """Turn the text of a ``key=value`` override into the field's type.  Any text that is not one
+    (a link's included) raises ConfigError, never another error."""
     hints = get_type_hints(TrainConfig)
     if key not in hints:
         raise ConfigError(key, "is not a config field")
@@ -345,7 +346,7 @@ def parse_value(key: str, raw: str) -> Any:
         raise ConfigError(key, f"{raw!r} is not true or false")
     try:
         value = json.loads(raw if hint != list[int] or raw.startswith("[") else f"[{raw}]")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):   # not JSON, nested too deep, or an int with too many digits
         raise ConfigError(key, f"{raw!r} is not a valid value") from None
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)

@@ -10,7 +10,6 @@ server's.  Bad or stale parameters are reported and ignored, never fatal.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from gan_core.presets import PRESETS, preset
 PRESET, HIDE, VARIANTS = "preset", "hide", "variants"
 SERVER_FIELDS = frozenset({"data_dir", "image_folder", "points_file", "device"})   # never taken from a link
 VARIANT_KEY = re.compile(rf"^[{NAMES[:MAX_VARIANTS]}]\.")            # "B.loss": variant B's loss
+MAX_VALUE_CHARS = 100     # of one set-up value in a link: longer than any knob's value
 
 
 def link_value(value: object) -> str:
@@ -61,8 +61,8 @@ def from_params(params: Mapping[str, str], default: str) -> tuple[str, TrainConf
             problems.append(f"{key}: chosen by the server, not by a link")
             continue
         try:
-            config = config.replace(**{key: parse_value(key, raw)})
-        except (ConfigError, TypeError, json.JSONDecodeError) as exc:
+            config = config.replace(**{key: _parsed(key, raw)})
+        except (ConfigError, TypeError) as exc:
             problems.append(str(exc))
     return name, config, problems
 
@@ -94,18 +94,25 @@ def comparison_from_params(params: Mapping[str, str], default: str
         try:
             if knob in SERVER_FIELDS | {"seed"}:
                 raise ConfigError(knob, "the same for every variant")
-            value = parse_value(knob, params[key])
+            value = _parsed(knob, params[key])
             base.replace(**change, **{knob: value})
             change[knob] = value
-        except (ConfigError, TypeError, json.JSONDecodeError) as exc:
+        except (ConfigError, TypeError) as exc:
             problems.append(f"variant {letter}: {exc}")
     return name, base, list(changes.values()), problems
 
 
+def _parsed(key: str, raw: str) -> object:
+    """A link's value of ``key``; ConfigError when it is none (a long one is quoted cut short)."""
+    if len(raw) > MAX_VALUE_CHARS:
+        raise ConfigError(key, f"{_shown(raw)} is longer than any value it takes")
+    return parse_value(key, raw)
+
+
 def _variant_count(raw: str, problems: list[str]) -> int:
-    if raw.isdigit() and 2 <= int(raw) <= MAX_VARIANTS:
+    if raw.isdecimal() and 2 <= int(raw) <= MAX_VARIANTS:
         return int(raw)
-    problems.append(f"variants: {raw!r} is not a number from 2 to {MAX_VARIANTS}: comparing 2")
+    problems.append(f"variants: {_shown(raw)} is not a number from 2 to {MAX_VARIANTS}: comparing 2")
     return 2
 
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core.presets import PRESETS, preset
 from ui.config_form import GENERATION, MIRRORS
-from ui.links import from_params, hidden, to_params
+from ui.links import comparison_from_params, from_params, hidden, to_params
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -29,6 +29,16 @@ def test_bad_and_stale_parameters_are_reported_and_ignored():
     assert len(problems) == 5 and any("toy-gone" in p for p in problems)
     assert any(p.startswith("data_dir: chosen by the server") for p in problems)
     assert hidden({"hide": "Model, lr_g,"}) == ("Model", "lr_g")
+
+
+def test_a_hostile_link_value_is_one_short_problem():
+    """Text that json, int() or a digit test would choke on: each is a problem of its own, quoted
+    cut short, and the rest of the link still applies."""
+    name, base, changes, problems = comparison_from_params(
+        {"variants": "\u00b2", "A.lr_d": "[" * 5000, "B.seed": "1" * 5000, "B.lr_g": "9" * 80, "lr_d": "1" * 5000,
+         "A.loss": "mse"}, "toy-ring")
+    assert (name, base, changes) == ("toy-ring", preset("toy-ring"), [{"loss": "mse"}, {}])
+    assert len(problems) == 5 and all(len(p) < 120 for p in problems), problems
 
 
 def test_a_link_cannot_name_a_points_file():
