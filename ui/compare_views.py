@@ -21,7 +21,7 @@ from ui.config_form import CHOICE_SET, KNOBS, LIVE, PRESET_NAME, Knob, knob_widg
 from ui.links import comparison_from_params, comparison_params, share
 from ui.live import chart, command, fast_pace, paced, refreshing
 from ui.objective import show_objective
-from ui.runs import DEFAULT_PRESET, current_comparison, current_runner, start_comparison
+from ui.runs import DEFAULT_PRESET, current_comparison, start_comparison, unparked_runner
 from ui.train_views import run_stats
 
 SETUP = "compare_setup"           # (preset name, base config, each variant's changes) now compared
@@ -119,7 +119,7 @@ def _setup_form() -> None:
     name, base, changes = st.session_state.get(SETUP) or (DEFAULT_PRESET, preset(DEFAULT_PRESET), [{"loss": "bce"},
                                                                                                   {"loss": "log"}])
     key = f"cmp{st.session_state.get(GENERATION, 0)}"
-    train = current_runner()
+    train = unparked_runner()
     forkable = train is not None and train.snapshot.step > 0 and train.snapshot.status.ready
     wants_fork = st.session_state.pop(FORK_ASKED, False) or st.session_state.get(FORKED) is not None
     source = st.radio("Start from", [FRESH, FORK] if forkable else [FRESH], key=f"{key}_source",

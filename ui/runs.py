@@ -57,6 +57,12 @@ def current_runner() -> Commands | None:
     return run_holder().current(make_runner)
 
 
+def unparked_runner() -> Commands | None:
+    """This session's run if it is not parked, without counting as a look at it: another page
+    asking about it must not wake a parked run (and make it train unwatched)."""
+    return run_holder().runner
+
+
 def session_runner() -> Commands:
     """This browser session's run, started on the default preset at the first visit."""
     runner = current_runner()

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core.lessons import lesson
 from ui.compare_views import SETUP
 from ui.config_form import MIRRORS
+from ui.session import _HOLDERS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 WAIT = 60
@@ -52,6 +53,17 @@ def test_a_bad_link_is_reported_and_the_page_still_works():
     warnings = " ".join(w.value for w in app.warning)
     assert "variants: '7'" in warnings and "variant A: loss" in warnings and "variant B: seed" in warnings
     assert len(app.session_state[SETUP][2]) == 2
+
+
+def test_the_compare_page_leaves_a_parked_train_run_parked():
+    """Asking whether the Train run can be forked is no look at it: a parked run stays parked."""
+    app = AppTest.from_file(APP, default_timeout=WAIT).run()
+    train = app.session_state[MIRRORS]
+    train.wait_for(lambda s: s.status == "paused", WAIT)
+    (holder,) = [h for h in list(_HOLDERS) if h.runner is train]
+    assert holder.park_if_unwatched(after_seconds=0)
+    app.switch_page("app_pages/compare.py").run()
+    assert not app.exception and holder.parked is not None and holder.runner is None
 
 
 def test_a_comparison_lesson_opens_on_the_compare_page():
