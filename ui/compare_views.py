@@ -11,7 +11,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from gan_core.compare import MAX_VARIANTS, NAMES, labels, variant_configs
-from gan_core.config import CHOICES, TrainConfig
+from gan_core.config import CHOICES, ConfigError, TrainConfig
 from gan_core.errors import GanCoreError
 from gan_core.presets import PRESETS, preset
 from gan_core.render import grid_png
@@ -19,7 +19,7 @@ from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.config_form import CHOICE_SET, KNOBS, LIVE, PRESET_NAME, Knob, knob_widget
 from ui.links import comparison_from_params, comparison_params, share
-from ui.live import chart, command, fast_pace, paced, refreshing
+from ui.live import chart, command, drawn, fast_pace, paced, refreshing
 from ui.objective import show_objective
 from ui.runs import DEFAULT_PRESET, current_comparison, start_comparison, unparked_runner
 from ui.train_views import run_stats
@@ -145,20 +145,26 @@ def _setup_form() -> None:
     new_changes = [_variant_widgets(key, i, knobs, base, changes[i] if i < len(changes) else {})
                    for i in range(int(count))]
     if st.button("Start comparison", type="primary", icon=":material/compare:", key="compare_start",
-                 width="stretch", help="Start the variants (the comparison shown now stops)."):
+                 width="stretch", disabled=None in new_changes,
+                 help="Start the variants (the comparison shown now stops)."):
         _start(name, base, new_changes, train if source == FORK else None)
 
 
 def _variant_widgets(key: str, index: int, knobs: list[Knob], base: TrainConfig,
-                     change: dict[str, Any]) -> dict[str, Any]:
-    """Variant ``index``'s widgets, one per knob; returns its changes to ``base``."""
+                     change: dict[str, Any]) -> dict[str, Any] | None:
+    """Variant ``index``'s widgets, one per knob; returns its changes to ``base``, or None while a
+    value typed into one is not a value of its knob (said under it)."""
     st.markdown(f"**Variant {NAMES[index]}**")
-    values = {}
+    values, valid = {}, True
     for knob in knobs:
         value = change.get(knob.field, _suggested(knob, base, index))
         widget_value = knob_widget(knob, knob.to_widget(value), key=f"{key}_{NAMES[index]}_{knob.field}")
-        values[knob.field] = knob.from_widget(widget_value)
-    return values
+        try:
+            values[knob.field] = knob.from_widget(widget_value)
+        except ConfigError as exc:
+            st.error(str(exc))
+            valid = False
+    return values if valid else None
 
 
 def _suggested(knob: Knob, base: TrainConfig, index: int) -> Any:
@@ -263,7 +269,9 @@ def _pictures(snap: Snapshot, names: list[str], moving: bool) -> None:
         with column.container(key=f"compare_view_{index}"):
             st.markdown(f"**{label}**")
             if kind == "image" and variant.samples is not None:
-                st.image(grid_png(variant.samples)[0], output_format="PNG", width="stretch",
+                picture, _ = drawn(f"compare_samples_{index}", variant.samples,
+                                   lambda s=variant.samples: grid_png(s))
+                st.image(picture, output_format="PNG", width="stretch",
                          caption=f"G(z) for the shared fixed z, step {variant.step:,}")
             elif kind == "points" and variant.toy is not None:
                 chart(f"compare_toy_{index}", variant.toy,

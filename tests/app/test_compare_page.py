@@ -55,6 +55,17 @@ def test_a_bad_link_is_reported_and_the_page_still_works():
     assert len(app.session_state[SETUP][2]) == 2
 
 
+def test_a_variant_value_that_is_none_is_said_under_it_and_nothing_starts():
+    app = compare_app()
+    [knobs] = [m for m in app.multiselect if m.label == "Knobs to compare"]
+    knobs.set_value(["G hidden widths"]).run()
+    [width_b] = [t for t in app.text_input if t.key.endswith("_B_g_hidden")]
+    width_b.set_value("64, many").run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["g_hidden: '64, many' is not a valid value"]
+    assert app.button(key="compare_start").disabled
+
+
 def test_the_compare_page_leaves_a_parked_train_run_parked():
     """Asking whether the Train run can be forked is no look at it: a parked run stays parked."""
     app = AppTest.from_file(APP, default_timeout=WAIT).run()
