@@ -21,6 +21,7 @@ from .metrics import MODE_DATASETS, TOY_SAMPLES, digit_samples
 from .models import BUILDERS
 from .models.common import Dropout
 from .point_files import MAX_ROWS, MIN_ROW_BYTES
+from .trainer import EVAL_SAMPLES
 
 # Layers whose output has their input's shape: activations, normalisations, dropout.
 SHAPE_KEEPING = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.BatchNorm1d, nn.BatchNorm2d,
@@ -201,9 +202,11 @@ def _conv_side(conv: nn.Conv2d | nn.ConvTranspose2d, size: int, axis: int) -> in
 
 
 def _sampled(config: TrainConfig) -> int:
-    """Samples the quality metrics generate at once: PacGAN's 2,500 on the mixtures, else 1,000
-    (the digit metrics, and a held-out evaluation)."""
-    return TOY_SAMPLES if config.dataset in MODE_DATASETS else digit_samples(config)
+    """Samples G makes at once outside training: PacGAN's 2,500 for the mixtures' metrics, else
+    the live digit measurement's, or a held-out evaluation's when the run evaluates."""
+    if config.dataset in MODE_DATASETS:
+        return TOY_SAMPLES
+    return max(digit_samples(config), EVAL_SAMPLES if config.eval_every else 0)
 
 
 # ------------------------------------------------------------------------------------ data

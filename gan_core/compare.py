@@ -21,7 +21,7 @@ import torch
 from .checkpoint import load_trainer, trainer_bytes
 from .config import ConfigError, TrainConfig
 from .errors import CheckpointError, DivergenceError
-from .trainer import LIVE_FIELDS, Trainer
+from .trainer import LIVE_FIELDS, History, Trainer
 
 MAX_VARIANTS = 4
 NAMES = "ABCD"
@@ -92,16 +92,8 @@ class Lockstep:
 
     # ------------------------------------------------------------------ what a Runner drives
     @property
-    def config(self) -> TrainConfig:
-        return self.trainers[0].config
-
-    @property
     def configs(self) -> list[TrainConfig]:
         return [t.config for t in self.trainers]
-
-    @property
-    def device(self) -> torch.device:
-        return self.trainers[0].device
 
     @property
     def step_count(self) -> int:
@@ -156,7 +148,7 @@ class Lockstep:
         self.flush()
         if len(self.trainers) == 1:
             return self.trainers[0].history.to_csv()
-        header, *_ = self.trainers[0].history.to_csv().splitlines()
+        header = ",".join(History.COLUMNS)
         rows = [f"{name},{line}" for name, t in zip(NAMES, self.trainers)
                 for line in t.history.to_csv().splitlines()[1:]]
         return "\n".join([f"variant,{header}", *rows]) + "\n"

@@ -84,9 +84,10 @@ def _numeric(cell: str) -> bool:
 def _number(cell: str, name: str, number: int) -> float:
     """A cell's finite number (quotes around it allowed, as some spreadsheets write them)."""
     shown = repr(cell if len(cell) <= SHOWN_CHARS else cell[:SHOWN_CHARS] + "…")
-    if not _numeric(cell):
-        raise DataError(f"{name}, line {number}: {shown} is not a number.")
-    value = float(cell.strip("\"'"))
+    try:
+        value = float(cell.strip("\"'"))
+    except ValueError:
+        raise DataError(f"{name}, line {number}: {shown} is not a number.") from None
     if not math.isfinite(value):
         raise DataError(f"{name}, line {number}: {shown} is not a finite number.")
     return value

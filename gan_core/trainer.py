@@ -27,6 +27,7 @@ from .noise import sample_noise
 
 METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 STEP_KINDS = ("step", "d", "g")
+EVAL_SAMPLES = 1000   # a held-out evaluation's real and generated samples (fewer if fewer are held out)
 PHASE_ORDER = {"d_first": ("d", "g"), "g_first": ("g", "d")}   # an iteration's phases, by order
 # Fields that can change on a live model; any other change needs a rebuild (new Trainer).
 LIVE_FIELDS = frozenset({"lr_g", "lr_d", "lr_decay", "beta1", "beta2", "momentum", "optimizer",
@@ -370,7 +371,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation, sampling
     @torch.no_grad()
-    def evaluate(self, n: int = 1000) -> dict[str, float]:
+    def evaluate(self, n: int = EVAL_SAMPLES) -> dict[str, float]:
         """Mean D(x) on held-out real data and mean D(G(z)) in eval mode, with the losses they
         imply (D's reduced as training reports it, so the two sit on one scale); appended to
         ``history.evals``.  Uses its own RNG so evaluating never changes the training numbers."""

@@ -161,3 +161,6 @@ def test_sampling_is_sized_for_the_metrics_batch() -> None:
     assert estimate(digits).sampling_bytes == per_sample * 1000
     assert math.isclose(estimate(digits.replace(batch_size=512)).sampling_bytes,
                         estimate(digits).sampling_bytes)
+    large = preset("seed-004-dcgan", eval_every=0)       # 64x64: the live measure scores 200 samples,
+    evaluated = large.replace(eval_every=100)            # a held-out evaluation 1,000
+    assert estimate(evaluated).sampling_bytes == 5 * estimate(large).sampling_bytes
