@@ -30,6 +30,15 @@ NAMES = "ABCD"
 PACKED = b"gan-playground-variants\n"
 
 
+RandomState = tuple[torch.Tensor, "torch.Tensor | None"]   # torch's CPU generator's, and the GPU's on one
+
+
+def random_state(device: torch.device) -> RandomState:
+    """The state of the global generators a variant on ``device`` draws from (dropout's among
+    them): the CPU's, and on a GPU that device's as well."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
 def variant_configs(base: TrainConfig, changes: Sequence[dict[str, Any]]) -> list[TrainConfig]:
     """One config per variant: ``base`` with that variant's changes.  The seed is shared, since
     the variants must start from the same weights, data order and z.  Raises ConfigError."""
@@ -56,7 +65,7 @@ def labels(configs: Sequence[TrainConfig]) -> list[str]:
 class Lockstep:
     """Several Trainers stepped together; ``stopped[i]`` says why variant i stopped ("" if not)."""
 
-    def __init__(self, trainers: list[Trainer], random_states: list[torch.Tensor]):
+    def __init__(self, trainers: list[Trainer], random_states: list[RandomState]):
         self.trainers = trainers
         self.stopped = [""] * len(trainers)
         self._random_states = random_states
@@ -87,7 +96,7 @@ class Lockstep:
         trainers, states = [], []
         for config in configs:
             trainers.append(make(config))
-            states.append(torch.get_rng_state())   # as this variant left it: its stream goes on from here
+            states.append(random_state(trainers[-1].device))   # as this variant left it: its stream goes on
         return cls(trainers, states)
 
     # ------------------------------------------------------------------ what a Runner drives
@@ -179,11 +188,15 @@ class Lockstep:
         if len(self.trainers) == 1:     # alone: torch's state is its own already
             yield
             return
-        torch.set_rng_state(self._random_states[i])
+        device = self.trainers[i].device
+        cpu, gpu = self._random_states[i]
+        torch.set_rng_state(cpu)
+        if gpu is not None:
+            torch.cuda.set_rng_state(gpu, device)
         try:
             yield
         finally:
-            self._random_states[i] = torch.get_rng_state()
+            self._random_states[i] = random_state(device)
 
 
 def _continued(checkpoint: bytes, config: TrainConfig) -> Trainer:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import metrics as quality
-from .compare import Lockstep
+from .compare import Lockstep, random_state
 from .config import ConfigError, TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .threads import training_threads
@@ -256,7 +256,7 @@ class Runner(Commands):
         if config is None and trainer is None:
             raise ValueError("give a config or a trainer")
         if isinstance(trainer, Trainer):
-            trainer = Lockstep([trainer], [torch.get_rng_state()])
+            trainer = Lockstep([trainer], [random_state(trainer.device)])
         super().__init__(trainer.configs if trainer is not None else config)
         self._lockstep, self._slots, self._holding_slot = trainer, slots, False
         self._commands: queue.Queue = queue.Queue()

@@ -16,9 +16,9 @@ from gan_core.runner import RunSlots, Runner
 WAIT = 60.0
 
 
-def mlp(**changes):
+def mlp(device: str = "cpu", **changes):
     """seed-001's MLP on the ring: dropout in D draws from torch's global random state."""
-    return preset("toy-ring", device="cpu", dropout=0.3, g_hidden=[32], d_hidden=[32], metrics_every=10, steps=1000, **changes)
+    return preset("toy-ring", device=device, dropout=0.3, g_hidden=[32], d_hidden=[32], metrics_every=10, steps=1000, **changes)
 
 
 def losses_of(trainer: Trainer) -> np.ndarray:
@@ -36,8 +36,10 @@ def test_a_knob_that_has_not_acted_yet_gives_identical_numbers():
     np.testing.assert_array_equal(a, b)
 
 
-def test_each_variant_trains_as_it_would_alone():
-    configs = variant_configs(mlp(), [{}, {"loss": "mse", "lr_d": 0.01}])
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a GPU"))])   # on a GPU, dropout draws from the GPU's generator
+def test_each_variant_trains_as_it_would_alone(device: str):
+    configs = variant_configs(mlp(device), [{}, {"loss": "mse", "lr_d": 0.01}])
     steps = Lockstep.build(configs)
     for _ in range(40):
         steps.step()
