@@ -21,7 +21,7 @@ from typing import Any, Callable, Hashable, Sequence
 from .compare import Lockstep
 from .config import TrainConfig
 from .errors import GanCoreError
-from .runner import EMPTY, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Status
+from .runner import EMPTY, RUN_FIELDS, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Status
 from .turns import RunSlots, Tell
 
 CONTEXT = multiprocessing.get_context("forkserver")
@@ -97,11 +97,12 @@ class RunProcess(Commands):
             pass
         self._ended()
 
-    def _joined(self, parts: list[_Part]) -> Snapshot:
-        """The child's snapshot, with what it did not send again taken from the last one."""
-        last = [self.snapshot, *self.snapshot.variants]
+    def _joined(self, run: dict[str, Any] | None, parts: list[_Part]) -> Snapshot:
+        """The child's snapshot, with what it did not send again taken from the last one: a run's
+        (``run`` None), or a comparison's variants and its own ``run`` fields."""
+        last = self.snapshot.variants or (self.snapshot,)
         whole = [self._join(i, part, last[i] if i < len(last) else EMPTY) for i, part in enumerate(parts)]
-        return replace(whole[0], variants=tuple(whole[1:]))
+        return whole[0] if run is None else replace(whole[0], **run, variants=tuple(whole))
 
     def _join(self, i: int, part: _Part, last: Snapshot) -> Snapshot:
         snapshot, start = part
@@ -194,7 +195,14 @@ def _publisher(send: Tell) -> Callable[[Snapshot], None]:
                        timeline=tuple((step, SENT if step in shown else grid) for step, grid in snapshot.timeline)
                        ), start
 
-    return lambda snapshot: send(("snapshot", [part(i, s) for i, s in enumerate((snapshot, *snapshot.variants))]))
+    def publish(snapshot: Snapshot) -> None:
+        if not snapshot.variants:
+            send(("snapshot", None, [part(0, snapshot)]))
+            return
+        # A comparison's own fields but the run's are variant A's: they travel once, as A's.
+        send(("snapshot", {f: getattr(snapshot, f) for f in RUN_FIELDS},
+              [part(i, variant) for i, variant in enumerate(snapshot.variants)]))
+    return publish
 
 
 def _outcome(future: Future) -> tuple[BaseException | None, Any]:

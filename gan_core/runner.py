@@ -145,6 +145,8 @@ class Snapshot:
         return self.status.playing
 
 
+# A comparison's snapshot's own fields; its others are its first variant's.
+RUN_FIELDS = ("version", "status", "message", "steps_per_second", "elapsed", "queue_position", "eta_seconds")
 EMPTY = Snapshot(0, Status.LOADING, "Preparing data and models ...", None, "", 0, 0.0, 0.0,
                  {c: np.array([]) for c in History.COLUMNS})
 
