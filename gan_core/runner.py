@@ -351,6 +351,8 @@ class Runner(Commands):
         elif name == "speed" and args[0] != self._steps_per_refresh:
             # one pace's rate says nothing of another's, and its frame need not be held
             self._steps_per_refresh, self._rate, self._frame_until = args[0], 0.0, 0.0
+            self._finish_iteration()   # leaving slow motion mid-iteration
+            self._iteration_started = None
         elif name == "place":          # the slots' answer, when they are another process's
             self._placed(args[0])
         elif name == "yield" and self._holding_slot:   # turns.YIELD: to the back of the line
@@ -377,9 +379,8 @@ class Runner(Commands):
         if self._steps_per_refresh == SLOW_MOTION:
             if self._train(self._next_phase):
                 self._frame_until = time.monotonic() + self._frame_seconds
+                self._drop_slot()     # a frame's hold is no training: others may train meanwhile
             return
-        self._finish_iteration()   # slow motion was left mid-iteration
-        self._iteration_started = None
         first, started = self._lockstep.step_count, time.perf_counter()
         if self._train(self._steps_until_refresh):
             self._note_rate(self._lockstep.step_count - first, time.perf_counter() - started)

@@ -264,6 +264,19 @@ def test_run_slots_queue_a_second_run_until_the_first_pauses(make_runner) -> Non
     assert slots.busy == 0
 
 
+def test_a_run_in_slow_motion_frees_its_slot_while_it_holds_a_frame(make_thread_runner) -> None:
+    slots = RunSlots(1, turn_seconds=1e9)        # no turns end: only a free slot lets the other train
+    slow = make_thread_runner(pattern(), slots=slots, frame_seconds=5.0)
+    other = make_thread_runner(pattern(seed=1), slots=slots)
+    slow.set_speed(SLOW_MOTION)
+    slow.play()
+    slow.wait_for(lambda s: s.phase != "", WAIT)   # a frame, held for 5 s
+    other.play()
+    other.wait_for(lambda s: s.step > 0, WAIT)
+    other.pause()
+    slow.pause()
+
+
 def test_a_bad_config_fails_before_the_thread_starts() -> None:
     with pytest.raises(ValueError):
         Runner()
