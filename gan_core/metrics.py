@@ -245,11 +245,13 @@ def _digit_panel(m: dict[str, Any]) -> dict[str, Metric]:
 class LiveQuality:
     """Quality measured while a run trains: on a frozen copy of G, on a thread of its own so
     training goes on, at least ``every`` steps apart and at most METRICS_SHARE of the training
-    time.  The first comes at step 0, so a panel shows the untrained starting point at once, and
-    the next ones soon after Play (see EARLY_STEPS)."""
+    time, which ``sharers`` measured side by side (a comparison's variants) split between them.
+    The first comes at step 0, so a panel shows the untrained starting point at once, and the next
+    ones soon after Play (see EARLY_STEPS)."""
 
-    def __init__(self, measure: Callable[[Any], dict[str, Any]] | None = None, every: int = METRICS_EVERY):
-        self._measure, self._every = measure, every
+    def __init__(self, measure: Callable[[Any], dict[str, Any]] | None = None, every: int = METRICS_EVERY,
+                 sharers: int = 1):
+        self._measure, self._every, self._sharers = measure, every, sharers
         self._step, self._due = -every, 0.0          # last measured step; training seconds before the next
         self._started_at = 0.0                       # training seconds when the last measurement began
         self._running: Future | None = None          # (metrics, seconds) of the measurement under way
@@ -298,4 +300,5 @@ class LiveQuality:
         if self.finished:
             self.latest, seconds = self._running.result()
             self._running = None
-            self._due = elapsed + seconds / (EARLY_SHARE if elapsed < EARLY_SECONDS else METRICS_SHARE)
+            share = (EARLY_SHARE if elapsed < EARLY_SECONDS else METRICS_SHARE) / self._sharers
+            self._due = elapsed + seconds / share

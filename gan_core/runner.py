@@ -235,9 +235,10 @@ class Commands:
 class _Watch:
     """What one variant's snapshots are made from, kept between publishes."""
 
-    def __init__(self, live_metrics: Callable[[Trainer], dict[str, Any]] | None, metrics_every: int) -> None:
+    def __init__(self, live_metrics: Callable[[Trainer], dict[str, Any]] | None, metrics_every: int,
+                 variants: int) -> None:
         self.history, self.views = HistoryArrays(), LiveViews()
-        self.quality = quality.LiveQuality(live_metrics, metrics_every)
+        self.quality = quality.LiveQuality(live_metrics, metrics_every, sharers=variants)
 
     def fields(self, trainer: Trainer, elapsed: float, wait: bool, side: str) -> dict[str, Any]:
         return dict(config=trainer.config, device=_device_name(trainer.device), step=trainer.step_count,
@@ -271,7 +272,7 @@ class Runner(Commands):
         self._status, self._message = Status.LOADING, ""
         self._changed = False          # something to publish at the end of this tick
         self._elapsed, self._rate = 0.0, 0.0
-        self._watches = [_Watch(live_metrics, metrics_every) for _ in self.configs]
+        self._watches = [_Watch(live_metrics, metrics_every, len(self.configs)) for _ in self.configs]
         self._on_publish = on_publish
         self._thread = threading.Thread(target=self._main, name="gan-runner", daemon=True)
         self._thread.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,25 @@ def test_eval_prints_mode_metrics_for_a_toy_checkpoint(tmp_path: Path, capsys) -
 def test_larger_images_score_fewer_samples_so_their_panel_fills_soon() -> None:
     assert digit_samples(preset("seed-000-vanilla")) == DIGIT_SAMPLES
     assert digit_samples(preset("seed-004-dcgan")) == MIN_DIGIT_SAMPLES < DIGIT_SAMPLES
+
+
+def test_variants_measured_side_by_side_share_one_time_budget() -> None:
+    """A comparison's variants are measured at once: each takes its share of METRICS_SHARE, so the
+    run as a whole spends no more time measuring than a single run does."""
+    trainer = Trainer(preset("seed-002-pattern", device="cpu"))
+    calls = {"alone": 0, "paired": 0}
+
+    def slow(name: str):
+        def measure(_) -> dict:
+            calls[name] += 1
+            time.sleep(0.05)          # waits for 2.5 s of training alone (METRICS_SHARE), 5 s paired
+            return {}
+        return measure
+    alone = metrics.LiveQuality(slow("alone"), every=1)
+    paired = metrics.LiveQuality(slow("paired"), every=1, sharers=2)
+    for quality in (alone, paired):
+        quality.update(trainer, elapsed=100.0, wait=True)
+    trainer.step()
+    for quality in (alone, paired):
+        quality.update(trainer, elapsed=104.9, wait=True)
+    assert calls == {"alone": 2, "paired": 1}
