@@ -15,7 +15,7 @@ from .config import TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .models import model_info
 from .presets import PRESETS, describe, preset
-from .render import png_bytes, samples_picture, scatter_plot
+from .render import png_bytes, samples_picture
 
 REAL_POINTS = 2000      # real points drawn faintly behind a toy's samples
 
@@ -205,10 +205,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _picture(samples, config: TrainConfig) -> np.ndarray:
     """Digits as a grid, patterns as a strip, 2D points as a scatter plot with axes over the
     real data (drawn faintly: where G should be)."""
-    if config.data_kind != "points":
-        return samples_picture(samples, config.data_kind)
     from .data import load_dataset
-    return scatter_plot(samples, load_dataset(config).held_out[:REAL_POINTS])
+    real = load_dataset(config).held_out[:REAL_POINTS] if config.data_kind == "points" else None
+    return samples_picture(samples, config.data_kind, real)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -187,9 +187,12 @@ def pattern_strip(patterns: torch.Tensor, cell: int = 24) -> np.ndarray:
     return np.repeat(tiles[:, :, None], 3, axis=2)
 
 
-def samples_picture(samples: torch.Tensor, kind: str) -> np.ndarray:
-    """Pick the picture that fits the data kind ('image', 'points', 'pattern')."""
-    return {"image": image_grid, "points": scatter_plot, "pattern": pattern_strip}[kind](samples)
+def samples_picture(samples: torch.Tensor, kind: str, real: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
+    """Pick the picture that fits the data kind ('image', 'points', 'pattern'); 2D points are
+    drawn over the ``real`` data when it is given (where G should be)."""
+    if kind == "points":
+        return scatter_plot(samples, real)
+    return {"image": image_grid, "pattern": pattern_strip}[kind](samples)
 
 
 def png_bytes(picture: np.ndarray, compress_level: int = 6) -> bytes:
@@ -204,21 +207,21 @@ def enlarge(picture: np.ndarray, scale: int) -> np.ndarray:
     return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
 
 
-def frame_picture(samples: torch.Tensor, kind: str, scale: int = 8, per_row: int = 16) -> np.ndarray:
-    """Samples as one picture: image tiles, ``per_row`` to a row, or a pattern's grey cells."""
+def frame_picture(samples: torch.Tensor, kind: str, scale: int = 8, per_row: int = 16,
+                  real: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
+    """Samples as one picture: image tiles, ``per_row`` to a row, a pattern's grey cells, or
+    2D points over the ``real`` data."""
     if kind == "image":
         padding = 2 if len(samples) > 1 else 0
         return enlarge(image_grid(samples, nrow=min(len(samples), per_row), padding=padding), scale)
-    return samples_picture(samples, kind)
+    return samples_picture(samples, kind, real)
 
 
 def strip_png(samples: torch.Tensor, kind: str, scale: int = 3,
               real: torch.Tensor | np.ndarray | None = None) -> bytes:
     """The frames of a path as one PNG (the interpolation / walk export): images 16 to a row,
     patterns one row each, a 2D toy's points as one scatter plot over its ``real`` data."""
-    if kind == "points":
-        return png_bytes(scatter_plot(samples, real))
-    return png_bytes(frame_picture(samples, kind, scale))
+    return png_bytes(frame_picture(samples, kind, scale, real=real))
 
 
 def gif_bytes(samples: torch.Tensor, kind: str, scale: int = 6, frame_ms: int = 80,

@@ -136,13 +136,15 @@ def _resume_from(source: str) -> None:
     try:
         if source == "file":
             name = st.session_state["resume_file"]
-            data = _checkpoint_file(name, session_workspace()).read_bytes()
+            path = _checkpoint_file(name, session_workspace())
+            file_name, data = path.name, path.read_bytes()
         else:
             upload = st.session_state["resume_upload"]
             name, data = upload.name, upload.getvalue()
+            file_name = name
         _, step = resume_run(data)
     except (GanCoreError, ValueError, OSError) as exc:
         notify("error", f"Cannot resume {name}: {exc}", "checkpoint")
         return
-    show_resumed(f"{name.removeprefix(SHIPPED_PREFIX)}.pt" if name.startswith(SHIPPED_PREFIX) else name)
+    show_resumed(file_name)
     notify("success", f"Resumed {name} at step {step:,}.", "checkpoint")

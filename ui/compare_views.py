@@ -61,12 +61,11 @@ def _objectives(configs: list[TrainConfig]) -> None:
                 show_objective(config)
 
 
-def open_comparison(preset_name: str, base: TrainConfig, changes: list[dict[str, Any]]) -> dict[str, str]:
+def open_comparison(preset_name: str, base: TrainConfig, changes: list[dict[str, Any]]) -> None:
     """Start the comparison of ``changes`` to ``base`` (from step 0) as the session's, as a link or
-    a lesson asks; return its link parameters.  Raises GanCoreError when it does not fit."""
+    a lesson asks.  Raises GanCoreError when it does not fit."""
     start_comparison(variant_configs(base, changes))
     _remember(preset_name, base, changes, forked_at=None)
-    return comparison_params(preset_name, base, changes)
 
 
 def fork_button(runner: Commands) -> None:

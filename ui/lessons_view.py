@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gan_core.compare import NAMES
+from gan_core.config import TrainConfig
 from gan_core.errors import GanCoreError
 from gan_core.lessons import LESSONS, Lesson, configs
 from gan_core.presets import preset
@@ -32,12 +34,12 @@ def _lesson(item: Lesson) -> None:
     st.subheader("Set it up", divider="gray")
     if item.is_comparison:
         st.markdown(f"Compare {len(runs)} variants of **{item.preset}** for about {item.steps:,} steps: "
-                    + ", ".join(f"**{letter}** {name}" for letter, name in zip("ABCD", runs))
+                    + ", ".join(f"**{letter}** {name}" for letter, name in zip(NAMES, runs))
                     + ". They start from the same seed (the same initial weights, data order and z) "
                       "and differ only in the knobs named.")
     else:
         st.markdown(f"Train **{item.preset}** for about {item.steps:,} steps.")
-    _open_button(item)
+    _open_button(item, runs)
     st.subheader("Watch", divider="gray")
     st.markdown(item.watch)
     with st.expander("What happens, and why", icon=":material/lightbulb:"):
@@ -46,14 +48,14 @@ def _lesson(item: Lesson) -> None:
     st.markdown("\n".join(f"- {idea}" for idea in item.try_next))
 
 
-def _open_button(item: Lesson) -> None:
+def _open_button(item: Lesson, runs: dict[str, TrainConfig]) -> None:
     """One click opens the set-up: a single run on the Train page, variants on the Compare page."""
     if item.is_comparison:
         base = preset(item.preset, **item.changes, steps=item.steps)
         changes = [dict(change) for change in item.variants.values()]
         page, label, params = COMPARE_PAGE, "Open the comparison", comparison_params(item.preset, base, changes)
     else:
-        [config] = configs(item).values()
+        [config] = runs.values()
         page, label, params = TRAIN_PAGE, "Open on the Train page", to_params(item.preset, config)
     button, link = st.columns([1, 2], vertical_alignment="center")
     if button.button(label, key=f"open:{item.slug}", icon=":material/play_circle:", width="stretch"):
