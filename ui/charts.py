@@ -210,18 +210,19 @@ def _pattern_heatmap(values: np.ndarray, x: Sequence[int], x_title: str, title: 
 VARIANT_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")
 
 
-def variants_figure(histories: Sequence[dict[str, np.ndarray]], labels: Sequence[str],
+def variants_figure(histories: Sequence[dict[str, np.ndarray]], names: Sequence[str],
                     columns: dict[str, str], smoothing: float, title: str, y_title: str,
                     references: Sequence[tuple[float, str]] = ()) -> Figure:
-    """Curves of several runs on one chart: a colour per run, a line style per column
-    (``columns``: history column -> its name in the legend, the first solid, the next dashed)."""
+    """Curves of several runs (``names``: "A", "B", ...) on one chart: a colour per run, a line
+    style per column (``columns``: history column -> its name in the legend, the first solid, the
+    next dashed)."""
     traces: list[dict[str, Any]] = []
     layout: dict[str, Any] = {}
-    for history, label, colour in zip(histories, labels, VARIANT_COLOURS):
-        for (column, name), dash in zip(columns.items(), ("solid", "dash", "dot")):
-            series = {column: (f"{label.split(':')[0]} {name}", colour)}
-            new, layout = _line_chart(history, series, smoothing, title, y_title, references)
-            for trace in new:
-                trace["line"]["dash"] = dash
-            traces += new
+    for history, name, colour in zip(histories, names, VARIANT_COLOURS):
+        series = {column: (f"{name} {legend}", colour) for column, legend in columns.items()}
+        dashes = {label: dash for (label, _), dash in zip(series.values(), ("solid", "dash", "dot"))}
+        new, layout = _line_chart(history, series, smoothing, title, y_title, references)
+        for trace in new:     # a raw curve is named by its group, a smoothed one by its name
+            trace["line"]["dash"] = dashes[trace.get("name", trace.get("legendgroup"))]
+        traces += new
     return figure(traces, layout)

@@ -49,7 +49,9 @@ def compare_page() -> None:
     snap = runner.snapshot
     _controls(runner, snap)
     _objectives(runner.configs)
-    refreshing(_views, fast_pace(runner, snap))
+    # What the set-up fixes is worked out once a page run, not at every refresh of the views.
+    names, shared = labels(runner.configs), _shared_lines(runner.configs)
+    refreshing(lambda moving: _views(moving, names, shared), fast_pace(runner, snap))
 
 
 def _objectives(configs: list[TrainConfig]) -> None:
@@ -213,7 +215,14 @@ def _reset() -> None:
 
 
 # ---------------------------------------------------------------------------------- views
-def _views(moving: bool) -> None:
+def _shared_lines(configs: list[TrainConfig]) -> list[tuple[float, str]]:
+    """The equilibrium lines of the loss chart when every variant has the same ones, else none:
+    lines that differ by variant would mislead."""
+    lines = {tuple(charts.equilibrium_lines(config)) for config in configs}
+    return list(lines.pop()) if len(lines) == 1 else []
+
+
+def _views(moving: bool, names: list[str], shared: list[tuple[float, str]]) -> None:
     snap = paced(current_comparison(), moving)
     if snap is None:
         return
@@ -222,32 +231,29 @@ def _views(moving: bool) -> None:
         st.error(snap.message)
     elif snap.status is Status.QUEUED:
         st.warning(snap.message, icon=":material/schedule:")
-    if not snap.variants:
+    if len(snap.variants) != len(names):   # loading, or replaced since the page ran
         return
-    names = labels([v.config for v in snap.variants])
     for variant, label in zip(snap.variants, names):
         if variant.status is Status.DIVERGED:
             st.error(variant.message, icon=":material/error:")
     st.caption("Variants: " + " · ".join(names))
-    _curves(snap, names, moving)
+    _curves(snap, names, shared, moving)
     _quality(snap, names)
     _pictures(snap, names, moving)
 
 
-def _curves(snap: Snapshot, names: list[str], moving: bool) -> None:
-    histories = [v.history for v in snap.variants]
-    lines = {tuple(charts.equilibrium_lines(v.config)) for v in snap.variants}
-    shared = list(lines.pop()) if len(lines) == 1 else []   # lines that differ by variant would mislead
+def _curves(snap: Snapshot, names: list[str], shared: list[tuple[float, str]], moving: bool) -> None:
+    histories, letters = [v.history for v in snap.variants], NAMES[:len(names)]
     left, right = st.columns(2)
     with left.container(key="compare_loss"):
         chart("compare_loss_plot", snap, lambda: charts.variants_figure(
-            histories, names, {"loss_d": "D loss", "loss_g": "G loss"}, SMOOTHING, "Losses", "loss", shared),
+            histories, letters, {"loss_d": "D loss", "loss_g": "G loss"}, SMOOTHING, "Losses", "loss", shared),
             moving, caption="One colour per variant: D's loss solid, G's dashed."
                             + (" Dotted: the equilibrium losses, the same for every variant." if shared else
                                " The variants' equilibrium losses differ: see their objectives above."))
     with right.container(key="compare_d"):
         chart("compare_d_plot", snap, lambda: charts.variants_figure(
-            histories, names, {"d_real": "D(x)", "d_fake": "D(G(z))"}, SMOOTHING, "What D says",
+            histories, letters, {"d_real": "D(x)", "d_fake": "D(G(z))"}, SMOOTHING, "What D says",
             "mean D output", ((0.5, "equilibrium ½"),)), moving,
             caption="One colour per variant: D's verdict on real samples solid, on generated ones dashed.")
 
