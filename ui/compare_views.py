@@ -6,7 +6,7 @@ up and draws it.  The set-up lives in the URL, so a teacher can hand out a compa
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -19,7 +19,7 @@ from gan_core.runner import Commands, Snapshot, Status
 from ui import charts
 from ui.config_form import CHOICE_SET, KNOBS, LIVE, PRESET_NAME, Knob, knob_widget
 from ui.links import comparison_from_params, comparison_params, share
-from ui.live import chart, command, drawn, fast_pace, paced, refreshing
+from ui.live import chart, drawn, fast_pace, paced, refreshing, run_buttons
 from ui.objective import show_objective
 from ui.runs import DEFAULT_PRESET, current_comparison, start_comparison, unparked_runner
 from ui.train_views import run_stats
@@ -193,20 +193,14 @@ def _start(name: str, base: TrainConfig, changes: list[dict[str, Any]], fork: Co
 def _controls(runner: Commands, snap: Snapshot) -> None:
     ready = snap.status.ready
     cols = st.columns(4)
-    buttons = (("Play", "play_arrow", lambda r: r.play(), not ready or snap.playing, "Train every variant."),
-               ("Pause", "pause", lambda r: r.pause(), not snap.playing, "Pause every variant."),
-               ("Step", "skip_next", lambda r: r.step("step"), not ready, "One iteration of every variant."))
-    for col, (label, icon, action, disabled, help_text) in zip(cols, buttons):
-        col.button(label, key=f"compare_{label.lower()}", icon=f":material/{icon}:", disabled=disabled,
-                   on_click=_command, args=(action,), help=help_text, width="stretch",
-                   type="primary" if label == "Play" else "secondary")
+    run_buttons(cols, (
+        ("Play", "compare_play", "play_arrow", lambda r: r.play(), not ready or snap.playing, "Train every variant."),
+        ("Pause", "compare_pause", "pause", lambda r: r.pause(), not snap.playing, "Pause every variant."),
+        ("Step", "compare_step", "skip_next", lambda r: r.step("step"), not ready, "One iteration of every variant."),
+    ), current_comparison)
     cols[3].button("Reset", key="compare_reset", icon=":material/restart_alt:", width="stretch",
                    disabled=snap.status is Status.LOADING or st.session_state.get(FORKED) is not None,
                    on_click=_reset, help="Start the variants again from step 0.")
-
-
-def _command(action: Callable[[Commands], None]) -> None:
-    command(current_comparison(), action)   # the comparison at the click's time
 
 
 def _reset() -> None:

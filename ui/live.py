@@ -10,7 +10,7 @@ such a click's time in the browser.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import streamlit as st
 
@@ -47,6 +47,19 @@ def command(runner: Commands | None, action: Callable[[Commands], None]) -> None
         return
     if after.status is before.status:
         st.rerun(VIEWS)
+
+
+# A run button: label, widget key, material icon, the command it sends, disabled, help text.
+RunButton = tuple[str, str, str, Callable[[Commands], None], bool, str]
+
+
+def run_buttons(columns: Sequence[Any], buttons: Sequence[RunButton], run_now: Callable[[], Commands | None]) -> None:
+    """One button per entry, in ``columns``: a click sends its command (``command``) to the run
+    ``run_now`` gives at the click's time (a rerun may have replaced the one drawn)."""
+    for column, (label, key, icon, action, disabled, help_text) in zip(columns, buttons):
+        column.button(label, key=key, icon=f":material/{icon}:", disabled=disabled, help=help_text,
+                      on_click=lambda act=action: command(run_now(), act), width="stretch",
+                      type="primary" if label == "Play" else "secondary")
 
 
 def fast_pace(runner: Commands, snap: Snapshot) -> bool:

@@ -6,7 +6,7 @@ view settings stay outside the fragment: they change only with a click.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -15,7 +15,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
-from ui.live import chart, command, drawn, fast_pace, paced, refreshing
+from ui.live import chart, drawn, fast_pace, paced, refreshing, run_buttons
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
@@ -64,10 +64,6 @@ def _views(moving: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------- controls
-def _command(action: Callable[[Commands], None]) -> None:
-    command(current_runner(), action)   # the run at the click's time: a rerun may have replaced it
-
-
 def _reset() -> None:
     start_run(current_runner().config)
 
@@ -87,10 +83,7 @@ def _controls(runner: Commands, snap: Snapshot) -> None:
         ("Step G", "step_g", "brush", lambda r: r.step("g"), not ready,
          "One G update alone, D frozen: watch G chase D's verdict."),
     )
-    for col, (label, key, icon, action, disabled, help_text) in zip(cols, buttons):
-        col.button(label, key=key, icon=f":material/{icon}:", on_click=_command, args=(action,),
-                   disabled=disabled, help=help_text, type="primary" if key == "play" else "secondary",
-                   width="stretch")
+    run_buttons(cols, buttons, current_runner)
     cols[5].button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset,
                    disabled=snap.status is Status.LOADING, width="stretch",
                    help="Start this config again from fresh weights (step 0).")
