@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import signal
@@ -46,6 +45,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from bench.app_server import launched_chromium, running_app, server_pid
 from bench.live_page import _main_view, choose_preset, cpu_counters, steal_share
+from bench.stats import percentile
 from gan_core.presets import PRESETS
 from gan_core.runner import SLOTS
 
@@ -419,7 +419,7 @@ def spread(values: list[float | None]) -> dict:
     if not got:
         return {"n": 0, "median": None, "p90": None, "max": None}
     return {"n": len(got), "median": round(statistics.median(got), 2),
-            "p90": got[math.ceil(0.9 * len(got)) - 1], "max": got[-1]}
+            "p90": percentile(got, 0.9), "max": got[-1]}
 
 
 TIMINGS = (("first_render_s", "first render (title shown), from navigation"),

@@ -21,6 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from gan_core.latent import LatentModel, frame_png  # noqa: E402
 from gan_core.paths import CHECKPOINTS  # noqa: E402
 from gan_core.ship import read_index  # noqa: E402
@@ -43,7 +44,7 @@ def measure_slider_latency(checkpoint_path: str | Path, repeats: int = 100) -> d
     times.sort()
     return {"checkpoint": str(checkpoint_path), "arch": model.config.arch, "repeats": repeats,
             "median_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(0.95 * (repeats - 1))], 2), "max_ms": round(times[-1], 2),
+            "p95_ms": round(percentile(times, 0.95), 2), "max_ms": round(times[-1], 2),
             "torch_threads": torch.get_num_threads()}
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from bench.app_server import launched_chromium, running_app
 from bench.live_page import WAIT_MS, _main_view, choose_preset, press, stat
+from bench.stats import percentile
 from gan_core.presets import PRESETS
 from gan_core.runner import Status
 from ui.runs import DEFAULT_PRESET
@@ -57,12 +57,6 @@ RECORDER = """(() => {
   }, true);
   window.__stepLatency = {log, shown: () => last};
 })()""" % json.dumps(BUTTONS)
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile: the smallest value with ``share`` of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def open_train_page(browser, url: str, preset: str):
