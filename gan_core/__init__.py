@@ -7,11 +7,18 @@
     images = trainer.sample(16)       # (16, 1, 28, 28) in [-1, 1]
     trainer.save("runs/dcgan.pt")
 """
-from .config import ConfigError, TrainConfig
-from .data import DataError
-from .errors import CheckpointError, DivergenceError, GanCoreError
-from .presets import PRESETS, preset
-from .trainer import History, Trainer
+from importlib import import_module
+from typing import Any
 
-__all__ = ["TrainConfig", "Trainer", "History", "preset", "PRESETS", "ConfigError",
-           "CheckpointError", "DataError", "DivergenceError", "GanCoreError"]
+# Name -> its module.  Loaded on first use, so the package's torch-free parts (the forkserver a
+# server starts first of all, the config) can be imported without loading PyTorch.
+_HOMES = {"TrainConfig": "config", "ConfigError": "config", "DataError": "data", "CheckpointError": "errors",
+          "DivergenceError": "errors", "GanCoreError": "errors", "PRESETS": "presets", "preset": "presets",
+          "History": "trainer", "Trainer": "trainer"}
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_HOMES[name]}", __name__), name)

@@ -6,8 +6,6 @@ a child that dies never keeps a slot.
 """
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import pickle
 import signal
@@ -21,23 +19,12 @@ from typing import Any, Callable, Hashable, Sequence
 from .compare import Lockstep
 from .config import TrainConfig
 from .errors import GanCoreError
+from .forkserver import CONTEXT
 from .runner import EMPTY, RUN_FIELDS, SLOTS, Commands, HistoryArrays, Runner, Snapshot, Status
 from .turns import RunSlots, Tell
 
-CONTEXT = multiprocessing.get_context("forkserver")
-# Imported once by the forkserver, not again by each run (torch._dynamo: by its first optimiser).
-PRELOAD = ("gan_core.run_process", "torch._dynamo")
-CONTEXT.set_forkserver_preload(list(PRELOAD))
 SENT = Ellipsis     # in a snapshot from the child: "as in the last one" (no field holds it)
 _Part = tuple[Snapshot, int]   # a snapshot (or variant) as sent: its history is the rows from this index on
-
-
-def start_forkserver(also_preload: tuple[str, ...] = ()) -> None:
-    """Start the forkserver in the background now, so the first run need not wait for its imports.
-    ``also_preload``: modules every child imports anyway (such as the server's main script's)."""
-    CONTEXT.set_forkserver_preload([*PRELOAD, *also_preload])
-    threading.Thread(target=multiprocessing.forkserver.ensure_running, name="forkserver-start",
-                     daemon=True).start()
 
 
 class RunProcess(Commands):

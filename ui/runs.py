@@ -13,7 +13,7 @@ from typing import Sequence
 from gan_core.checkpoint import inspect_checkpoint
 from gan_core.config import ConfigError, TrainConfig
 from gan_core.presets import preset
-from gan_core.run_process import RunProcess, start_forkserver
+from gan_core.run_process import RunProcess
 from gan_core.runner import Commands
 from gan_core.trainer import resolve_device
 from ui.deployment import deployment, server_config
@@ -28,17 +28,8 @@ DEFAULT_PRESET = "toy-ring"
 PUBLISH_SECONDS = 0.5
 
 
-@st.cache_resource(show_spinner=False)
-def start_run_processes() -> None:
-    """Once per server: the forkserver every run's process is forked from, told to import what
-    each child imports anyway (multiprocessing runs the server's main script, `streamlit`'s, again
-    in every child)."""
-    start_forkserver(also_preload=("streamlit.web.cli",))
-
-
 def make_runner(config: TrainConfig | Sequence[TrainConfig], checkpoint: bytes | None = None) -> RunProcess:
     """A run (or a comparison) in its own process: it shares no GIL with the server's page refreshes."""
-    start_run_processes()
     return RunProcess(config, checkpoint=checkpoint, refresh_seconds=PUBLISH_SECONDS)
 
 
