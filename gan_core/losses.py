@@ -9,6 +9,7 @@ definitions, so a chart's reference line can never disagree with the loss it is 
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Protocol
 
 import torch
@@ -75,10 +76,15 @@ def r1_penalty(logits: torch.Tensor, inputs: torch.Tensor, gamma: float) -> torc
 def equilibrium(choice: LossChoice) -> dict[str, float]:
     """Where the curves sit when D = 1/2 on real and fake (the game's equilibrium, and also a D
     that is fooled): loss_d, loss_g, d_real and d_fake, computed by the loss functions above."""
+    return dict(_equilibrium(choice.loss, choice.g_loss, choice.d_update))
+
+
+@cache   # a live page asks at every refresh, and a few torch ops cost more than the rest of its caption
+def _equilibrium(form: str, g_form: str, d_update: str) -> dict[str, float]:
     half = torch.tensor([0.5], dtype=torch.float64)
-    loss_real, loss_fake = d_loss_terms(choice.loss, half, half)
-    return {"loss_d": float(d_loss(choice.d_update, loss_real, loss_fake)),
-            "loss_g": float(g_loss(choice.loss, choice.g_loss, half)), "d_real": 0.5, "d_fake": 0.5}
+    loss_real, loss_fake = d_loss_terms(form, half, half)
+    return {"loss_d": float(d_loss(d_update, loss_real, loss_fake)),
+            "loss_g": float(g_loss(form, g_form, half)), "d_real": 0.5, "d_fake": 0.5}
 
 
 def objective_latex(choice: LossChoice) -> tuple[str, str]:
