@@ -67,15 +67,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # clock, as Python's time.time()), polled by a MutationObserver, never by the driver.
 RECORDER = """(() => {
   const log = {nav: performance.timeOrigin, title: null, playReady: null, events: []};
-  const metric = label => {   // the value of the run figure (st.metric) with this label
-    for (const m of document.querySelectorAll(".st-key-stats [data-testid='stMetric']")) {
-      const l = m.querySelector("[data-testid='stMetricLabel']");
-      if (l && l.textContent.trim() === label) {
-        const v = m.querySelector("[data-testid='stMetricValue']");
-        return v ? v.textContent.trim() : null;
-      }
-    }
-    return null;
+  const metric = label => {   // the value of the run figure with this label
+    const v = document.querySelector(`[data-figures=stats] [data-figure='${label}'] .figure-value`);
+    return v ? v.textContent.trim() : null;
   };
   const enabled = key => { const b = document.querySelector(`.st-key-${key} button`); return !!b && !b.disabled; };
   let status = null, step = null;

@@ -45,8 +45,7 @@ CLI_RATE = re.compile(r"\(([\d.]+) steps/s over")
 # ------------------------------------------------------------------ the Train page, as a user drives it
 def stat(page, label: str):
     """The value of one of the run's figures (Status, Step, Steps/s, ...)."""
-    labelled = page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-    return page.locator(".st-key-stats [data-testid='stMetric']").filter(has=labelled).get_by_test_id("stMetricValue")
+    return page.locator(f"[data-figures=stats] [data-figure='{label}'] .figure-value")
 
 
 def step_count(page) -> int:

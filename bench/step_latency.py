@@ -37,14 +37,8 @@ GAPS_S = (0.1, 1.3, 2.6, 0.7, 1.9, 3.1, 0.4, 2.2)
 RECORDER = """(() => {
   const log = {clicks: [], steps: []};
   const stepShown = () => {
-    for (const m of document.querySelectorAll(".st-key-stats [data-testid='stMetric']")) {
-      const label = m.querySelector("[data-testid='stMetricLabel']");
-      if (label && label.textContent.trim() === 'Step') {
-        const value = m.querySelector("[data-testid='stMetricValue']");
-        return value ? Number(value.textContent.trim().replace(/,/g, '')) : null;
-      }
-    }
-    return null;
+    const value = document.querySelector("[data-figures=stats] [data-figure='Step'] .figure-value");
+    return value ? Number(value.textContent.trim().replace(/,/g, '')) : null;
   };
   let last = stepShown();
   new MutationObserver(() => {

@@ -10,7 +10,8 @@ such a click's time in the browser.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from html import escape
+from typing import Any, Callable, NamedTuple, Sequence
 
 import streamlit as st
 
@@ -21,6 +22,16 @@ from ui.live_chart import live_chart, to_json
 REFRESH_SECONDS = 0.5        # while the run moves: at least 2 refreshes a second
 IDLE_REFRESH_SECONDS = 3.0   # while it waits: only a late answer to a command can change it
 COMMAND_WAIT_SECONDS = 2.0   # how long a click waits for its effect before the page reruns
+# A figure looks as st.metric draws one: its label (with a "?" when it has help, shown on hovering
+# it) over its value.
+_FIGURE_STYLE = """<style>
+.figure-row { display: grid; gap: 1rem; margin-bottom: 0.5rem; }
+.figure-label { font-size: 0.875rem; }
+.figure-label[title] { cursor: help; }
+.figure-label[title]::after { content: "?"; display: inline-block; width: 1.1em; height: 1.1em; margin-left: 0.35em;
+  font-size: 0.75em; line-height: 1.05em; text-align: center; border: 1px solid currentColor; border-radius: 50%; opacity: 0.5; }
+.figure-value { font-size: 2.25rem; line-height: 1.4; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+</style>"""
 VIEWS = "live_views"         # the key of the views' fragment, which a command's rerun may target
 _DRAWN = "_live_drawn"
 _FULL_RUN = "_live_full_run"
@@ -102,6 +113,26 @@ def drawn(name: str, source: Any, build: Callable[[], Any], settings: Any = None
     if kept is None or kept[0] is not source or kept[1] != settings:
         cache[name] = kept = (source, settings, build())
     return kept[2]
+
+
+class Figure(NamedTuple):
+    label: str
+    value: str
+    help: str = ""
+    width: float = 1.0   # its share of the row
+
+
+def figure_row(name: str, figures: Sequence[Figure]) -> None:
+    """Figures side by side as one element (``[data-figures=name]``; each ``[data-figure=label]``):
+    a refresh sends the server's websocket one message for the row, where st.metric in columns
+    sends two per figure, and each message costs the server a wake-up of its event loop."""
+    cells = "".join(f'<div data-figure="{escape(f.label)}"><div class="figure-label"'
+                    + (f' title="{escape(f.help)}"' if f.help else "")
+                    + f'>{escape(f.label)}</div><div class="figure-value">{escape(f.value)}</div></div>'
+                    for f in figures)
+    columns = " ".join(f"minmax(0, {f.width}fr)" for f in figures)
+    st.html(f'{_FIGURE_STYLE}<div class="figure-row" data-figures="{name}" '
+            f'style="grid-template-columns: {columns}">{cells}</div>')
 
 
 def chart(key: str, source: Any, build: Callable[[], charts.Figure], moving: bool,

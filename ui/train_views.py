@@ -15,7 +15,7 @@ from gan_core.metrics import METRICS_EVERY, METRICS_SHARE
 from gan_core.runner import SLOW_MOTION, Commands, Snapshot, Status
 from gan_core.visuals import MANIFOLD_LINES, MANIFOLD_MASS
 from ui import charts
-from ui.live import chart, drawn, fast_pace, paced, refreshing, run_buttons
+from ui.live import Figure, chart, drawn, figure_row, fast_pace, paced, refreshing, run_buttons
 from ui.objective import show_objective
 from ui.runs import current_runner, start_run
 
@@ -139,13 +139,13 @@ def _status(snap: Snapshot) -> None:
 def run_stats(snap: Snapshot) -> None:
     """The run's step, speed, training time, device and status, as a row of figures."""
     minutes, seconds = divmod(int(snap.elapsed), 60)
-    step, rate, elapsed, device, status = st.container(key="stats").columns([1, 1, 1, 2, 1])
-    step.metric("Step", f"{snap.step:,}", help="Iterations done (a Step D or Step G counts as one).")
-    rate.metric("Steps/s", rate_text(snap.steps_per_second) if snap.status is Status.RUNNING else "–",
-                help="Training speed while running.")
-    elapsed.metric("Training time", f"{minutes}:{seconds:02d}", help="Time spent training (not paused).")
-    device.metric("Device", snap.device or "…", help="Where the model trains.")
-    status.metric("Status", str(snap.status), help="loading, paused, running, queued, diverged or failed.")
+    figure_row("stats", (
+        Figure("Step", f"{snap.step:,}", "Iterations done (a Step D or Step G counts as one)."),
+        Figure("Steps/s", rate_text(snap.steps_per_second) if snap.status is Status.RUNNING else "–",
+               "Training speed while running."),
+        Figure("Training time", f"{minutes}:{seconds:02d}", "Time spent training (not paused)."),
+        Figure("Device", snap.device or "…", "Where the model trains.", width=2),
+        Figure("Status", str(snap.status), "loading, paused, running, queued, diverged or failed.")))
 
 
 def rate_text(steps_per_second: float) -> str:
@@ -154,7 +154,7 @@ def rate_text(steps_per_second: float) -> str:
 
 
 def _live_metrics(snap: Snapshot) -> None:
-    """Quality metrics, if the runner computes any: numbers as metrics, texts as lines."""
+    """Quality metrics, if the runner computes any: numbers as a row of figures, texts as lines."""
     if not snap.metrics:
         return
     items = list(snap.metrics.items())
@@ -167,9 +167,8 @@ def _live_metrics(snap: Snapshot) -> None:
                    f"steps or more, on a copy of G while training goes on (after the first seconds never more "
                    f"than {METRICS_SHARE:.0%} of the time; hover a label for what it means): losses alone do not "
                    "say whether a GAN is good.")
-        for column, (name, e) in zip(st.columns(max(1, len(numbers))), numbers):
-            value = f"{e['value']:.3g}" if isinstance(e["value"], float) else str(e["value"])
-            column.metric(name, value, help=e.get("help") or None)
+        figure_row("quality", [Figure(name, f"{e['value']:.3g}" if isinstance(e["value"], float) else str(e["value"]),
+                                      e.get("help") or "") for name, e in numbers])
         for name, e in items:
             if not isinstance(e["value"], (int, float)):
                 st.caption(f"{name}: {e['value']}", help=e.get("help") or None)

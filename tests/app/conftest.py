@@ -2,6 +2,8 @@
 the 'teacher' allows, and the other settings at their defaults."""
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,6 +40,19 @@ def press() -> Callable[[AppTest, str], AppTest]:
     """Click a run button, then draw the whole page: a step of a paused run reruns the live views
     alone (in a browser the rest of the page stays), and AppTest then holds only those."""
     return _press
+
+
+_FIGURE = re.compile(r'data-figure="([^"]*)".*?class="figure-value">([^<]*)<')
+
+
+def _figures(app: AppTest) -> dict[str, str]:
+    return {html.unescape(label): html.unescape(value) for row in app.html for label, value in _FIGURE.findall(row.value)}
+
+
+@pytest.fixture
+def figures() -> Callable[[AppTest], dict[str, str]]:
+    """The labels and values of the page's rows of figures (the run's, the quality metrics')."""
+    return _figures
 
 
 @pytest.fixture

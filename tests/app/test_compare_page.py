@@ -33,7 +33,7 @@ def until_ready(app: AppTest) -> AppTest:
     return app
 
 
-def test_a_link_opens_its_variants_and_step_trains_both(press):
+def test_a_link_opens_its_variants_and_step_trains_both(press, figures):
     app = compare_app({"preset": "toy-ring", "variants": "2", "A.loss": "bce", "B.loss": "mse", "seed": "4"})
     assert not app.exception
     name, base, changes = app.session_state[SETUP]
@@ -42,7 +42,7 @@ def test_a_link_opens_its_variants_and_step_trains_both(press):
     press(app, "compare_step")
     press(app, "compare_step")
     assert not app.exception
-    assert app.metric[0].label == "Step" and app.metric[0].value == "2"
+    assert figures(app)["Step"] == "2"
     assert any("A: loss=bce · B: loss=mse" in c.value for c in app.caption)
     assert app.query_params["B.loss"] == "mse" and app.query_params["variants"] == "2"
 
@@ -90,7 +90,7 @@ def test_a_comparison_lesson_opens_on_the_compare_page():
     assert base.lr_d == item.changes["lr_d"] and base.steps == item.steps
 
 
-def test_a_train_run_forks_into_a_comparison_at_its_step(press):
+def test_a_train_run_forks_into_a_comparison_at_its_step(press, figures):
     app = AppTest.from_file(APP, default_timeout=WAIT).run()
     train = app.session_state[MIRRORS]
     train.wait_for(lambda s: s.status == "paused", WAIT)
@@ -107,5 +107,5 @@ def test_a_train_run_forks_into_a_comparison_at_its_step(press):
     app.button(key="compare_start").click().run()
     until_ready(app)
     press(app, "compare_step")
-    assert app.metric[0].value == "4", "the variants go on from the Train run's step 3"
+    assert figures(app)["Step"] == "4", "the variants go on from the Train run's step 3"
     assert train.alive and train.snapshot.step == 3, "the Train run is still there, untouched"

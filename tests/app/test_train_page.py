@@ -72,19 +72,14 @@ def live_figures(app: AppTest) -> list[dict]:
     return [json.loads(chart["figure"]) for chart in component_data(app, "live_chart")]
 
 
-def tiles(app: AppTest) -> dict[str, str]:
-    """The labels and values of the page's figures (run figures and quality metrics)."""
-    return {metric.label: metric.value for metric in app.metric}
-
-
 def errors(app: AppTest) -> list[str]:
     return [e.value for e in app.error]
 
 
-def test_default_preset_renders_its_live_views(at):
+def test_default_preset_renders_its_live_views(at, figures):
     assert not at.exception
     assert at.selectbox(key="preset").value == DEFAULT_PRESET
-    stats = tiles(at)
+    stats = figures(at)
     assert stats["Step"] == "0" and stats["Status"] == "paused" and stats["Device"] == "cpu"
     assert at.slider(key="smoothing").value == 0.8
     names = [{trace.get("name") for trace in figure["data"]} for figure in live_figures(at)]
@@ -103,7 +98,7 @@ def one_preset_per_kind_of_page() -> list[str]:
     return [name for name in kinds.values() if name != DEFAULT_PRESET]
 
 
-def test_each_kind_of_preset_loads_and_renders(at):
+def test_each_kind_of_preset_loads_and_renders(at, figures):
     for name in one_preset_per_kind_of_page():
         ready(at.selectbox(key="preset").set_value(name).run())
         run = runner(at)
@@ -111,7 +106,7 @@ def test_each_kind_of_preset_loads_and_renders(at):
         assert run.snapshot.status == "paused", (name, run.snapshot.message)
         assert not at.exception and not errors(at), name
         assert PRESETS[name][0] in [c.value for c in at.caption], "the preset's description is shown"
-        shown = list(tiles(at)) + [c.value for c in at.caption]
+        shown = list(figures(at)) + [c.value for c in at.caption]
         assert any(text.startswith(("modes covered", "classes covered", "pattern learned", "Quality metrics:"))
                    for text in shown), f"{name}: the quality panel (figures, or why there are none)"
 

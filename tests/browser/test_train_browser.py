@@ -88,8 +88,8 @@ TOY_TRACES = """() => {
 }"""
 
 
-STEP_AT_LEAST = """() => {{ const v = [...document.querySelectorAll('.st-key-stats [data-testid=stMetricValue]')];
-    return v.length && parseInt(v[0].innerText.replace(/,/g, '')) >= {steps}; }}"""
+STEP_AT_LEAST = """() => {{ const v = document.querySelector("[data-figure='Step'] .figure-value");
+    return v && parseInt(v.innerText.replace(/,/g, '')) >= {steps}; }}"""
 
 
 def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path, save_screenshot):
