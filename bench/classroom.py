@@ -50,7 +50,7 @@ from gan_core.presets import PRESETS
 from gan_core.runner import SLOTS
 
 DEFAULT_PRESETS = ["toy-ring", "seed-002-pattern", "seed-001-mlp", "dcgan-small"]
-QUICK_STUDENTS, QUICK_SECONDS = 2, 6.0
+QUICK_STUDENTS, QUICK_SECONDS = 2, 4.0
 STAGGER_S = 0.5          # between two students opening the page
 PHASE_LIMIT_S = 180.0    # a student stuck this long in one step of the script counts as failed
 ACTION_LIMIT_S = 60.0    # one click (the driver waits for it, and every other student with it)
@@ -565,7 +565,7 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.classroom", description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, help=f"browser sessions (default {QUICK_STUDENTS} with --quick)")
-    parser.add_argument("--seconds", type=float, help="the measuring window (default 90; 6 with --quick)")
+    parser.add_argument("--seconds", type=float, help="the measuring window (default 90; 4 with --quick)")
     parser.add_argument("--presets", nargs="+", default=DEFAULT_PRESETS, choices=list(PRESETS), metavar="PRESET",
                         help="cycled through the students")
     parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 6 s window, every figure")

@@ -26,13 +26,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from bench.app_server import ROOT, launched_chromium, running_app
 from gan_core.presets import PRESETS, preset
-from gan_core.runner import SLOTS
+from gan_core.runner import SLOTS, Status
 from gan_core.threads import training_threads
+from ui.runs import DEFAULT_PRESET
 
 WAIT_MS = 60_000
+# The run's row of figures; checkouts up to f54f248 drew it in a container keyed "stats", and
+# bench.watch_cost compares checkouts.
+RUN_FIGURES = "[data-figures=stats], .st-key-stats"
 # The last step drawn on the loss chart (Plotly keeps the traces it drew on the chart's div).
 LAST_CHARTED_STEP = """() => {
     const chart = document.querySelector('.st-key-loss_chart .js-plotly-plot');
@@ -56,6 +61,23 @@ def press(page, key: str) -> None:
     page.locator(f".st-key-{key}").get_by_role("button").click()
 
 
+def open_train_page(browser, url: str, name: str, watch: Callable[[Any], None] | None = None):
+    """A fresh tab (its own session) on the Train page with preset ``name`` loaded and paused;
+    ``watch(page)`` runs before the page loads.  The preset is picked as a user picks it."""
+    from playwright.sync_api import expect
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(WAIT_MS)
+    if watch is not None:
+        watch(page)
+    page.goto(url)
+    expect(page.locator(RUN_FIGURES)).to_contain_text(str(Status.PAUSED), timeout=WAIT_MS)
+    if name != DEFAULT_PRESET:
+        choose_preset(page, name)
+    page.locator(_main_view(name)).first.wait_for(timeout=WAIT_MS)
+    expect(page.locator(RUN_FIGURES)).to_contain_text(str(Status.PAUSED), timeout=WAIT_MS)
+    return page
+
+
 def choose_preset(page, name: str) -> None:
     page.locator(".st-key-preset").get_by_role("combobox").click()
     page.get_by_role("option", name=name, exact=True).click()
@@ -75,13 +97,8 @@ def _main_view(name: str) -> str:
             "points": ".st-key-toy_chart .js-plotly-plot"}[preset(name).data_kind]
 
 
-def start_playing(page, name: str) -> float:
-    """Pick ``name``, press Play; the seconds from the click to the first chart update."""
-    from playwright.sync_api import expect
-    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT_MS)
-    choose_preset(page, name)
-    page.locator(_main_view(name)).first.wait_for(timeout=WAIT_MS)
-    expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT_MS)
+def start_playing(page) -> float:
+    """Press Play; the seconds from the click to the first chart update."""
     before = charted_step(page)
     pressed = time.perf_counter()
     press(page, "play")
@@ -134,7 +151,7 @@ def measure_cli(name: str, steps: int, threads: int) -> float:
 
 def measure_preset(page, name: str, seconds: float, rounds: int, threads: int) -> dict:
     """Play ``name`` on the page, then alternate page windows and CLI runs ``rounds`` times."""
-    first_update = start_playing(page, name)
+    first_update = start_playing(page)
     page_rates, cli_rates, page_steal, cli_steal, steps = [], [], [], [], 0
     for round_ in range(rounds):
         if round_:
@@ -159,12 +176,9 @@ def measure(browser, url: str, names: list[str], seconds: float, rounds: int = 3
     """The figures of each preset (a fresh tab each) with ``browser`` on the app at ``url``."""
     threads, results = training_threads(SLOTS.limit), []
     for name in names:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(url)
-        page.get_by_test_id("stApp").wait_for()
+        page = open_train_page(browser, url, name)
         row = measure_preset(page, name, seconds, rounds, threads)
-        context.close()
+        page.context.close()
         results.append(row)
         print(f"{name}: Play -> first chart {row['first_chart_update_s']} s; page open {row['page_rounds']} "
               f"steps/s; CLI ({threads} thread) {row['cli_rounds']}", file=sys.stderr, flush=True)

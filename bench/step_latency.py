@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 
 from bench.app_server import launched_chromium, running_app
-from bench.live_page import WAIT_MS, _main_view, choose_preset, press, stat
+from bench.live_page import WAIT_MS, open_train_page, press
 from bench.stats import percentile
 from gan_core.presets import PRESETS
-from gan_core.runner import Status
 from ui.runs import DEFAULT_PRESET
 
 BUTTONS = ("step", "step_d", "step_g")
@@ -51,20 +50,6 @@ RECORDER = """(() => {
   }, true);
   window.__stepLatency = {log, shown: () => last};
 })()""" % json.dumps(BUTTONS)
-
-
-def open_train_page(browser, url: str, preset: str):
-    """A fresh tab on the Train page with ``preset`` loaded and paused."""
-    from playwright.sync_api import expect
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(url)
-    page.get_by_test_id("stApp").wait_for()
-    expect(stat(page, "Status")).to_have_text(str(Status.PAUSED), timeout=WAIT_MS)
-    if preset != DEFAULT_PRESET:
-        choose_preset(page, preset)
-    page.locator(_main_view(preset)).first.wait_for(timeout=WAIT_MS)
-    expect(stat(page, "Status")).to_have_text(str(Status.PAUSED), timeout=WAIT_MS)
-    return page
 
 
 def click_latencies(page, key: str, clicks: int) -> list[float]:

@@ -30,13 +30,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.app_server import launched_chromium, running_app, server_pid
+from bench.live_page import RUN_FIGURES, open_train_page
 from gan_core.presets import PRESETS
 
 WAIT_MS = 120_000
 WARM_UP_SECONDS = 3.0
-# The run's row of figures; checkouts up to f54f248 drew it in a container keyed "stats", and
-# this benchmark compares checkouts.
-RUN_FIGURES = "[data-figures=stats], .st-key-stats"
 REFRESHES_PER_SECOND = 2      # the Train page's pace while its run moves
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -62,19 +60,7 @@ class Messages:
 
 def open_tabs(browser, url: str, preset: str, tabs: int, messages: Messages) -> list:
     """``tabs`` sessions of the app, each with ``preset`` loaded and paused."""
-    from playwright.sync_api import expect
-    pages = []
-    for _ in range(tabs):
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        messages.watch(page)
-        page.set_default_timeout(WAIT_MS)
-        page.goto(url)
-        expect(page.locator(RUN_FIGURES)).to_contain_text("paused", timeout=WAIT_MS)
-        page.locator(".st-key-preset").get_by_role("combobox").click()
-        page.get_by_role("option", name=preset, exact=True).click()
-        expect(page.locator(RUN_FIGURES)).to_contain_text("paused", timeout=WAIT_MS)
-        pages.append(page)
-    return pages
+    return [open_train_page(browser, url, preset, watch=messages.watch) for _ in range(tabs)]
 
 
 def set_playing(pages: list, playing: bool) -> None:
@@ -90,7 +76,7 @@ def watched_cost(pid: int, pages: list, messages: Messages, seconds: float) -> t
     """Server CPU seconds per second per tab while ``pages`` watch their runs train: at the app's
     pace, and as counted; and the refreshes a second each tab got."""
     set_playing(pages, True)
-    pages[0].wait_for_timeout(WARM_UP_SECONDS * 1000)
+    pages[0].wait_for_timeout(min(WARM_UP_SECONDS, seconds) * 1000)   # no longer than the window (smoke runs)
     cpu, sent, wall = cpu_seconds(pid), messages.count, time.monotonic()
     pages[0].wait_for_timeout(seconds * 1000)   # the measuring window (it also delivers the counts)
     cpu, refreshes, wall = cpu_seconds(pid) - cpu, max(1, messages.count - sent), time.monotonic() - wall

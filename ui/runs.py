@@ -6,8 +6,6 @@ through ``ui.deployment.server_config`` (the server's paths, the run budget) fir
 """
 from __future__ import annotations
 
-import streamlit as st
-
 from typing import Sequence
 
 from gan_core.checkpoint import inspect_checkpoint
