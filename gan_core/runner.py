@@ -23,10 +23,10 @@ import torch
 
 from . import metrics as quality
 from .compare import Lockstep, random_state
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
 from .errors import DivergenceError, GanCoreError
 from .threads import training_threads
-from .trainer import LIVE_FIELDS, PHASE_ORDER, STEP_KINDS, History, Trainer
+from .trainer import PHASE_ORDER, STEP_KINDS, History, Trainer, live_replace
 from .turns import Place, RunSlots
 from .visuals import LiveViews, ToyView
 
@@ -180,10 +180,7 @@ class Commands:
 
     def set(self, **changes: Any) -> None:
         """Change live knobs.  Raises ConfigError at once for an invalid or structural change."""
-        structural = sorted(set(changes) - LIVE_FIELDS)
-        if structural:
-            raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
-        self.configs = [c.replace(**changes) for c in self.configs]   # validates now, in the caller's thread
+        self.configs = [live_replace(c, changes) for c in self.configs]   # validates now, in the caller's thread
         self.send(("set", changes))
 
     def set_speed(self, steps_per_refresh: int | str | None) -> None:

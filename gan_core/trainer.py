@@ -100,6 +100,15 @@ class History:
         return "\n".join(lines) + "\n"
 
 
+def live_replace(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    """``config`` with ``changes`` to a running model.  Raises ConfigError for an invalid value,
+    or for a field outside LIVE_FIELDS: that needs a new model."""
+    structural = sorted(set(changes) - LIVE_FIELDS)
+    if structural:
+        raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
+    return config.replace(**changes)
+
+
 class Trainer:
     """Owns G, D, their optimisers, the data and the noise of one run."""
 
@@ -347,11 +356,8 @@ class Trainer:
         """Change live knobs (learning rates, loss form, k, optimiser, ...) between steps, as GAN
         Lab does.  Anything structural (architecture, data, latent size) raises ConfigError: that
         needs a new Trainer."""
-        structural = sorted(set(changes) - LIVE_FIELDS)
-        if structural:
-            raise ConfigError(structural[0], "changing this rebuilds the model: start a new run")
         old = self.config
-        new = old.replace(**changes)
+        new = live_replace(old, changes)
         if resolve_device(new.device) != self.device:
             raise ConfigError("device", "moving a live run to another device needs a new run")
         self.flush()
