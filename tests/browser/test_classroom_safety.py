@@ -45,6 +45,7 @@ def test_a_hostile_upload_is_refused_before_the_server_builds_it(page: Page, app
                                                                    hostile_checkpoint: bytes):
     pid = server_pid(app_url)
     page.get_by_role("link", name="Latent explorer").click()
+    page.wait_for_url("**/latent?model=*")   # the page writes its link last: it is drawn whole
     page.get_by_test_id("stButtonGroup").get_by_text("Upload a checkpoint").click()
     expect(page.get_by_text("Upload a checkpoint to explore its generator")).to_be_visible(timeout=WAIT)
     before = peak_rss_mb(pid)
