@@ -146,5 +146,5 @@ def _resume_from(source: str) -> None:
     except (GanCoreError, ValueError, OSError) as exc:
         notify("error", f"Cannot resume {name}: {exc}", "checkpoint")
         return
-    show_resumed(file_name)
+    show_resumed(file_name, step)
     notify("success", f"Resumed {name} at step {step:,}.", "checkpoint")

@@ -42,6 +42,8 @@ BASE = "form_base_config"         # the last valid config of the form: the widge
 GENERATION = "form_generation"    # part of every knob's widget key: a refilled form gets new widgets
 PRESET_NAME = "preset_name"       # the preset last loaded into the form (survives page switches)
 RESUMED = "resumed_from"          # "custom, from X.pt" while the run is a resumed checkpoint's
+RESUMED_AT = "resumed_at_step"    # ... and the step it was resumed at
+LEFT_RESUMED = "left_resumed"     # a preset picked over a resumed run that trained on: awaits a rebuild
 HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's link hides
 LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
@@ -183,7 +185,10 @@ def settings_sidebar() -> Commands:
         if st.session_state.get(MIRRORS) is not runner:
             _fill_form(runner.config)
             st.session_state[MIRRORS] = runner
-        if _take_new_inputs():     # a preset picked after a resume: a fresh run, even if the same
+        left = _take_new_inputs()
+        if left and runner.alive and runner.snapshot.step > st.session_state.get(RESUMED_AT, 0):
+            st.session_state[LEFT_RESUMED] = left      # it trained since the resume: ask first
+        elif left:                 # a preset picked after a resume: a fresh run, even if the same
             runner = start_run(st.session_state[BASE])
             st.session_state[MIRRORS] = runner
         values = form_values()
@@ -225,6 +230,7 @@ def open_setup(preset_name: str, config: TrainConfig) -> None:
     st.session_state.setdefault(HIDDEN, ())
     st.session_state[PRESET_NAME] = preset_name
     st.session_state[RESUMED] = None
+    st.session_state.pop(LEFT_RESUMED, None)
     st.session_state[LINK_PROBLEMS] = ()
     st.session_state.pop("preset", None)   # the picker starts again from PRESET_NAME
 
@@ -269,21 +275,22 @@ def _preset_picker() -> None:
                else describe(chosen))
 
 
-def show_resumed(file_name: str) -> None:
-    """Say in the picker that the run is a resumed checkpoint's: "custom, from X.pt"."""
-    st.session_state[RESUMED] = f"custom, from {file_name}"
+def show_resumed(file_name: str, step: int) -> None:
+    """Say in the picker that the run is a resumed checkpoint's (at ``step``): "custom, from X.pt"."""
+    st.session_state[RESUMED], st.session_state[RESUMED_AT] = f"custom, from {file_name}", step
+    st.session_state.pop(LEFT_RESUMED, None)
     st.session_state.pop("preset", None)   # the picker starts again on that entry
 
 
-def _take_new_inputs() -> bool:
-    """Load a newly picked preset, or a new image upload, into the form; True when the preset
-    replaces a resumed checkpoint's settings.
+def _take_new_inputs() -> str | None:
+    """Load a newly picked preset, or a new image upload, into the form; when the preset replaces
+    a resumed checkpoint's settings, the picker's entry for that checkpoint.
 
     Done here, by comparing with what was last taken, rather than in on_change callbacks: a change
     that reaches the server together with the live fragment's automatic rerun never fires its
     callback (seen with Streamlit 1.67), and the pick would be lost."""
     name, resumed = st.session_state["preset"], st.session_state.get(RESUMED)
-    leaves_resumed = bool(resumed) and name != resumed
+    left = resumed if resumed and name != resumed else None
     if name != resumed and (name != st.session_state[PRESET_NAME] or resumed):
         st.session_state[PRESET_NAME], st.session_state[RESUMED] = name, None
         st.session_state[LINK_PROBLEMS] = ()   # the link's set-up is left behind
@@ -292,7 +299,7 @@ def _take_new_inputs() -> bool:
         _take_images(st.session_state["image_upload"])
     if _new_upload("points_upload", UPLOADED_POINTS):
         _take_points(st.session_state["points_upload"])
-    return leaves_resumed
+    return left
 
 
 def _new_upload(key: str, taken: str) -> bool:
@@ -330,10 +337,11 @@ def _apply_form(runner: Commands, values: dict[str, Any]) -> tuple[Commands, Con
     st.session_state[BASE] = config   # the widgets' starting values follow what they say
     old = runner.config.to_dict()
     changes = {name: value for name, value in config.to_dict().items() if value != old[name]}
-    if set(changes) - LIVE:
+    if set(changes) - LIVE or st.session_state.get(LEFT_RESUMED):
         if runner.snapshot.step == 0 or not runner.alive:   # nothing trained yet: nothing to lose
             runner = start_run(config)
             st.session_state[MIRRORS] = runner
+            st.session_state.pop(LEFT_RESUMED, None)
         else:
             _confirm_rebuild(runner, changes)
     elif changes:
@@ -347,7 +355,7 @@ def _apply_form(runner: Commands, values: dict[str, Any]) -> tuple[Commands, Con
 def _confirm_rebuild(runner: Commands, changes: dict[str, Any]) -> None:
     old = runner.config.to_dict()
     listing = "; ".join(f"{name}: {_shown(name, old[name])} → {_shown(name, value)}"
-                        for name, value in changes.items())
+                        for name, value in changes.items()) or f"preset {st.session_state[PRESET_NAME]}"
     with st.container(key="pending_rebuild"):
         st.warning(f"**Pending changes need a new model** ({listing}). Rebuilding discards the "
                    f"current run at step {runner.snapshot.step:,}: save a checkpoint first to keep it.")
@@ -370,10 +378,15 @@ def _rebuild() -> None:
         start_run(form_config(form_values()))
     except GanCoreError as exc:
         notify("error", str(exc), "settings")
+        return
+    st.session_state.pop(LEFT_RESUMED, None)
 
 
 def _discard() -> None:
     _fill_form(current_runner().config)
+    if left := st.session_state.pop(LEFT_RESUMED, None):   # back to the resumed checkpoint's settings
+        st.session_state[RESUMED] = left
+        st.session_state.pop("preset", None)
 
 
 # ---------------------------------------------------------------------------------- widgets

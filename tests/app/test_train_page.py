@@ -417,6 +417,24 @@ def test_a_resumed_run_shows_where_it_came_from_and_a_preset_starts_afresh(at):
     assert at.selectbox(key="preset").value == DEFAULT_PRESET
 
 
+def test_a_preset_over_a_resumed_run_that_trained_on_asks_first(at, press):
+    at.selectbox(key="resume_file").set_value("shipped: toy-ring").run()
+    at.button(key="resume_file_button").click().run()
+    resumed_at = runner(at).wait_for(lambda s: s.status == "paused").step
+    press(at.run(), "step")
+    trained = runner(at).wait_for(lambda s: s.step > resumed_at).step
+    at.selectbox(key="preset").set_value(DEFAULT_PRESET).run()
+    assert any("need a new model" in w.value for w in at.warning), "the rebuild question"
+    assert runner(at).snapshot.step == trained, "nothing is lost before the answer"
+    at.button(key="discard_changes").click().run()
+    assert at.selectbox(key="preset").value == "custom, from toy-ring.pt" and not at.warning
+    assert runner(at).snapshot.step == trained
+    at.selectbox(key="preset").set_value(DEFAULT_PRESET).run()
+    at.button(key="apply_rebuild").click().run()
+    assert ready(at) and runner(at).snapshot.step == 0, "rebuilt afresh"
+    assert at.selectbox(key="preset").value == DEFAULT_PRESET and not at.warning
+
+
 def test_pause_redraws_the_buttons_at_once(at):
     """Pause changes which buttons may be pressed, so its click reruns the whole page (a views-only
     rerun would leave Play disabled); a moving run's own steps are no answer to it."""
