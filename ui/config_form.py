@@ -27,7 +27,7 @@ from gan_core.point_files import MAX_BYTES, MAX_ROWS
 from gan_core.presets import PRESETS, describe, preset
 from gan_core.runner import Commands
 from gan_core.trainer import LIVE_FIELDS, resolve_device
-from ui.deployment import MB, UPLOADS_LABEL, deployment, points_label
+from ui.deployment import MB, deployment, folder_label, points_label
 from ui.links import HIDE, from_params, hidden, share, to_params
 from ui.notices import notify, show_notices
 from ui.runs import DEFAULT_PRESET, current_runner, placed, session_runner, start_run
@@ -437,15 +437,18 @@ PATH_FIELDS = ("image_folder", "points_file")
 
 
 def _path_options(field: str) -> dict[str, str]:
-    """What a student may pick for a path field, name -> path: for the image folder the teacher's
-    folders and their own upload, for the points file their own upload."""
+    """What a student may pick for a path field, label -> path: for the image folder the teacher's
+    folders and their own upload, for the points file their own upload.  The labels are the ones
+    the page shows everywhere (``ui.deployment``)."""
     workspace = session_workspace()
     if field == "points_file":
         points = current_points(workspace)
-        return {"—": "", **({points_label(str(points), points): str(points)} if points else {})}
-    upload = current_upload(workspace)
-    named = {name: str(path) for name, path in deployment().image_folders.items()}
-    return {"—": "", **named, **({UPLOADS_LABEL: str(upload)} if upload else {})}
+        paths, label = [points] if points else [], lambda path: points_label(path, points)
+    else:
+        upload = current_upload(workspace)
+        paths = [*deployment().image_folders.values(), *([upload] if upload else [])]
+        label = lambda path: folder_label(path, upload)   # noqa: E731
+    return {"—": "", **{label(str(path)): str(path) for path in paths}}
 
 
 def _option_label(field: str, value: str) -> str:
