@@ -86,6 +86,7 @@ def fast_pace(runner: Commands, snap: Snapshot) -> bool:
 def refreshing(views: Callable[[bool], None], moving: bool) -> None:
     """Run ``views(moving)`` in a fragment that reruns at the pace ``moving`` (``fast_pace``)
     asks for.  Inside, ``views`` reads the run through ``paced``."""
+    st.html(_FIGURE_STYLE)    # for the views' rows of figures: sent once a page run, not at each refresh
     st.session_state[_FULL_RUN] = True
     try:
         st.fragment(views, run_every=REFRESH_SECONDS if moving else IDLE_REFRESH_SECONDS, key=VIEWS)(moving)
@@ -123,15 +124,16 @@ class Figure(NamedTuple):
 
 
 def figure_row(name: str, figures: Sequence[Figure]) -> None:
-    """Figures side by side as one element (``[data-figures=name]``; each ``[data-figure=label]``):
-    a refresh sends the server's websocket one message for the row, where st.metric in columns
-    sends two per figure, and each message costs the server a wake-up of its event loop."""
+    """Figures side by side as one element (``[data-figures=name]``; each ``[data-figure=label]``;
+    styled by ``refreshing``): a refresh sends the server's websocket one message for the row,
+    where st.metric in columns sends two per figure, and each message costs the server a wake-up
+    of its event loop."""
     cells = "".join(f'<div data-figure="{escape(f.label)}"><div class="figure-label"'
                     + (f' title="{escape(f.help)}"' if f.help else "")
                     + f'>{escape(f.label)}</div><div class="figure-value">{escape(f.value)}</div></div>'
                     for f in figures)
     columns = " ".join(f"minmax(0, {f.width}fr)" for f in figures)
-    st.html(f'{_FIGURE_STYLE}<div class="figure-row" data-figures="{name}" '
+    st.html(f'<div class="figure-row" data-figures="{name}" '
             f'style="grid-template-columns: {columns}">{cells}</div>')
 
 
