@@ -44,7 +44,7 @@ from typing import Any, Callable
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.app_server import launched_chromium, running_app, server_pid
-from bench.live_page import _main_view, choose_preset, cpu_counters, steal_share
+from bench.live_page import FIGURE_VALUE, _main_view, choose_preset, cpu_counters, steal_share
 from bench.stats import percentile
 from gan_core.presets import PRESETS
 from gan_core.runner import SLOTS
@@ -68,7 +68,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 RECORDER = """(() => {
   const log = {nav: performance.timeOrigin, title: null, playReady: null, events: []};
   const metric = label => {   // the value of the run figure with this label
-    const v = document.querySelector(`[data-figures=stats] [data-figure='${label}'] .figure-value`);
+    const v = document.querySelector(%s.replace('{}', label));
     return v ? v.textContent.trim() : null;
   };
   const enabled = key => { const b = document.querySelector(`.st-key-${key} button`); return !!b && !b.disabled; };
@@ -92,7 +92,7 @@ RECORDER = """(() => {
   const click = key => enabled(key) && (document.querySelector(`.st-key-${key} button`).click(), true);
   window.__classroom = {log, click, state: view => ({title: log.title !== null, play: enabled('play'),
     pause: enabled('pause'), status, view: !!document.querySelector(view)})};
-})()"""
+})()""" % json.dumps(FIGURE_VALUE)
 STATE = "view => window.__classroom ? window.__classroom.state(view) : null"
 CLICK = "key => window.__classroom.click(key)"
 
@@ -565,10 +565,11 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.classroom", description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, help=f"browser sessions (default {QUICK_STUDENTS} with --quick)")
-    parser.add_argument("--seconds", type=float, help="the measuring window (default 90; 4 with --quick)")
+    parser.add_argument("--seconds", type=float, help=f"the measuring window (default 90; {QUICK_SECONDS:g} with --quick)")
     parser.add_argument("--presets", nargs="+", default=DEFAULT_PRESETS, choices=list(PRESETS), metavar="PRESET",
                         help="cycled through the students")
-    parser.add_argument("--quick", action="store_true", help="CI: 2 students, a 6 s window, every figure")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"CI: {QUICK_STUDENTS} students, a {QUICK_SECONDS:g} s window, every figure")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
     # A run in the background ignores Ctrl-C's signal: stopping it with SIGTERM must still close

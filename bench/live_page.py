@@ -38,6 +38,7 @@ WAIT_MS = 60_000
 # The run's row of figures; checkouts up to f54f248 drew it in a container keyed "stats", and
 # bench.watch_cost compares checkouts.
 RUN_FIGURES = "[data-figures=stats], .st-key-stats"
+FIGURE_VALUE = "[data-figures=stats] [data-figure='{}'] .figure-value"   # the value of the run's figure {label}
 # The last step drawn on the loss chart (Plotly keeps the traces it drew on the chart's div).
 LAST_CHARTED_STEP = """() => {
     const chart = document.querySelector('.st-key-loss_chart .js-plotly-plot');
@@ -50,7 +51,13 @@ CLI_RATE = re.compile(r"\(([\d.]+) steps/s over")
 # ------------------------------------------------------------------ the Train page, as a user drives it
 def stat(page, label: str):
     """The value of one of the run's figures (Status, Step, Steps/s, ...)."""
-    return page.locator(f"[data-figures=stats] [data-figure='{label}'] .figure-value")
+    return page.locator(FIGURE_VALUE.format(label))
+
+
+def wait_for_step(page, steps: int) -> None:
+    """Wait until the run's Step figure reads at least ``steps``."""
+    page.wait_for_function(f"() => {{ const v = document.querySelector({json.dumps(FIGURE_VALUE.format('Step'))});"
+                           f" return v && parseInt(v.innerText.replace(/,/g, '')) >= {steps}; }}", timeout=WAIT_MS)
 
 
 def step_count(page) -> int:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.app_server import launched_chromium, running_app
-from bench.live_page import WAIT_MS, open_train_page, press
+from bench.live_page import FIGURE_VALUE, WAIT_MS, open_train_page, press
 from bench.stats import percentile
 from gan_core.presets import PRESETS
 from ui.runs import DEFAULT_PRESET
@@ -36,7 +36,7 @@ GAPS_S = (0.1, 1.3, 2.6, 0.7, 1.9, 3.1, 0.4, 2.2)
 RECORDER = """(() => {
   const log = {clicks: [], steps: []};
   const stepShown = () => {
-    const value = document.querySelector("[data-figures=stats] [data-figure='Step'] .figure-value");
+    const value = document.querySelector(%s);
     return value ? Number(value.textContent.trim().replace(/,/g, '')) : null;
   };
   let last = stepShown();
@@ -49,7 +49,7 @@ RECORDER = """(() => {
     if (e.target.closest && e.target.closest(buttons)) log.clicks.push(performance.now());
   }, true);
   window.__stepLatency = {log, shown: () => last};
-})()""" % json.dumps(BUTTONS)
+})()""" % (json.dumps(FIGURE_VALUE.format("Step")), json.dumps(BUTTONS))
 
 
 def click_latencies(page, key: str, clicks: int) -> list[float]:

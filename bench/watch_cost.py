@@ -30,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.app_server import launched_chromium, running_app, server_pid
-from bench.live_page import RUN_FIGURES, open_train_page
+from bench.live_page import RUN_FIGURES, open_train_page, press
 from gan_core.presets import PRESETS
 
 WAIT_MS = 120_000
@@ -66,7 +66,7 @@ def open_tabs(browser, url: str, preset: str, tabs: int, messages: Messages) -> 
 def set_playing(pages: list, playing: bool) -> None:
     from playwright.sync_api import expect
     for page in pages:
-        page.locator(f".st-key-{'play' if playing else 'pause'}").get_by_role("button").click()
+        press(page, "play" if playing else "pause")
     for page in pages:
         expect(page.locator(RUN_FIGURES)).to_contain_text("running" if playing else "paused",
                                                               timeout=WAIT_MS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from bench.live_page import press, step_count
+from bench.live_page import press, step_count, wait_for_step
 
 WAIT = 60_000
 
@@ -12,8 +12,7 @@ def test_the_compare_page_trains_two_variants_and_shows_both(page: Page, app_url
     page.goto(f"{app_url}/compare?preset=toy-ring&variants=2&A.loss=bce&B.loss=mse")
     expect(page.locator(".st-key-compare_play").get_by_role("button")).to_be_enabled(timeout=WAIT)
     press(page, "compare_play")
-    page.wait_for_function("() => { const v = document.querySelector(\"[data-figure='Step'] .figure-value\");"
-                           " return v && parseInt(v.innerText.replace(/,/g, '')) >= 100; }", timeout=WAIT)
+    wait_for_step(page, 100)
     press(page, "compare_pause")
     for index, label in enumerate(("A: loss=bce", "B: loss=mse")):
         view = page.locator(f".st-key-compare_view_{index}")

@@ -11,7 +11,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from bench.live_page import (charted_step, choose_preset, press, stat, step_count,
-                             wait_for_chart_beyond)
+                             wait_for_chart_beyond, wait_for_step)
 
 WAIT = 60_000   # ms: generous, CI boxes are small and shared
 TOY_HEATMAP_DRAWN = """() => {
@@ -88,10 +88,6 @@ TOY_TRACES = """() => {
 }"""
 
 
-STEP_AT_LEAST = """() => {{ const v = document.querySelector("[data-figure='Step'] .figure-value");
-    return v && parseInt(v.innerText.replace(/,/g, '')) >= {steps}; }}"""
-
-
 def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path, save_screenshot):
     angles = [i * 6.2832 / 400 for i in range(400)]
     csv = tmp_path / "heart.csv"
@@ -109,7 +105,7 @@ def test_own_points_from_a_csv_with_gs_manifold(page: Page, tmp_path, save_scree
     page.locator(".st-key-toy_layers").get_by_role("button", name="G's manifold").click()
     page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)
     press(page, "play")
-    page.wait_for_function(STEP_AT_LEAST.format(steps=100), timeout=WAIT)   # G has moved
+    wait_for_step(page, 100)   # G has moved
     press(page, "pause")
     expect(stat(page, "Status")).to_have_text("paused", timeout=WAIT)
     page.wait_for_function(f"() => ({TOY_TRACES})().includes(\"G's manifold\")", timeout=WAIT)
