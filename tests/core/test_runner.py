@@ -217,9 +217,10 @@ def test_divergence_pauses_with_a_message_and_the_run_can_go_on(make_runner) -> 
     assert list(diverged.history["step"]) == [1, 2, 3, 4, 5], "the history shown is rolled back too"
     runner.set(loss="bce")
     runner.play()
-    runner.wait_for(lambda s: s.status == "running" and s.step > 10, WAIT)
+    # It goes on.  D's huge bias may still end the game later (a dead game), so the status is not asked.
+    runner.wait_for(lambda s: s.step > 10, WAIT)
     runner.pause()
-    shown = runner.wait_for(lambda s: s.status == "paused", WAIT)
+    shown = runner.wait_for(lambda s: not s.playing, WAIT)
     assert list(shown.history["step"]) == list(range(1, shown.step + 1))
 
 
