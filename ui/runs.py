@@ -15,7 +15,7 @@ from gan_core.run_process import RunProcess
 from gan_core.runner import Commands
 from gan_core.trainer import resolve_device
 from ui.deployment import deployment, server_config
-from ui.session import comparison_holder, run_holder, start_parking
+from ui.session import comparison_holder, run_holder, start_attendant
 from ui.uploads import current_points, current_upload
 from ui.workspace import session_workspace
 
@@ -42,7 +42,7 @@ def placed(config: TrainConfig, share: int = 1) -> TrainConfig:
 
 def current_runner() -> Commands | None:
     """This session's run, if one was started (resumed first if it was parked)."""
-    start_parking()
+    start_attendant()
     return run_holder().current(make_runner)
 
 
@@ -95,7 +95,7 @@ def resume_run(data: bytes) -> tuple[Commands, int]:
 
 def current_comparison() -> Commands | None:
     """This session's comparison, if one was started (resumed first if it was parked)."""
-    start_parking()
+    start_attendant()
     return comparison_holder().current(make_runner)
 
 

@@ -110,6 +110,20 @@ def test_an_unwatched_run_is_parked_and_resumes_where_it_was(tmp_path: Path):
     holder.release()
 
 
+def test_a_run_whose_browser_session_has_gone_is_stopped(tmp_path: Path):
+    """A script run still under way when its tab closed can start a run after Streamlit released
+    the session: the attendant's sweep stops it."""
+    holder = RunHolder(tmp_path / "parked.pt", session_id="tab-1")
+    holder.replace(in_process_run(preset("toy-ring", batch_size=16)))
+    runner = holder.runner
+    assert not holder.release_if_gone(lambda session: True) and runner.alive, "an open tab keeps its run"
+    assert holder.release_if_gone(lambda session: session != "tab-1")
+    assert not runner.alive and holder.runner is None
+    late = in_process_run(preset("toy-ring", batch_size=16))
+    holder.replace(late)       # a script run that had the holder before its release
+    assert not late.alive and holder.runner is None
+
+
 def test_a_run_that_cannot_be_parked_goes_on_playing(tmp_path: Path):
     holder = RunHolder(tmp_path / "gone" / "parked.pt")    # its folder is gone: the save fails
     holder.replace(in_process_run(preset("toy-ring", batch_size=16)))
