@@ -1,10 +1,11 @@
-"""The latent explorer in Chromium against a real `streamlit run app.py`: pick the shipped DCGAN,
-move a slider with the keyboard and see G(z) change; upload broken files and read the messages;
-open a view's link in a fresh browser and see the same seed and slider."""
+"""The latent explorer in Chromium against a real `streamlit run app.py`: find it from the Train
+page, pick the shipped DCGAN, move a slider with the keyboard and see G(z) change; upload broken
+files and read the messages; open a view's link in a fresh browser and see the same seed and slider."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -13,8 +14,14 @@ from gan_core.paths import CHECKPOINTS
 WAIT = 60_000   # ms: the first render imports torch and loads a model on a busy 2-core CPU
 
 
-def open_explorer(page: Page, model: str = "DCGAN on MNIST digits") -> None:
+def open_explorer(page: Page) -> None:
+    """From the Train page, as a student finds the explorer: by the sidebar's link."""
+    expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=WAIT)
     page.get_by_role("link", name="Latent explorer").click()
+    pick_model(page)
+
+
+def pick_model(page: Page, model: str = "DCGAN on MNIST digits") -> None:
     expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=WAIT)
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Shipped model")
     expect(picker).to_be_visible(timeout=WAIT)
@@ -26,6 +33,15 @@ def open_explorer(page: Page, model: str = "DCGAN on MNIST digits") -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     expect(page.get_by_text("trained", exact=False).first).to_be_visible(timeout=WAIT)
+
+
+@pytest.fixture
+def explorer(fresh_tab, app_url: str) -> Page:
+    """A fresh tab opened on the explorer's own address, the shipped DCGAN picked (no Train page,
+    and so no run, first)."""
+    tab = fresh_tab(f"{app_url}/latent")
+    pick_model(tab)
+    return tab
 
 
 def generated_image(page: Page):
@@ -47,8 +63,8 @@ def test_moving_a_slider_changes_the_generated_digit(page: Page, save_screenshot
     save_screenshot(page, "latent_page")
 
 
-def test_broken_uploads_are_refused_with_their_message(page: Page, tmp_path: Path):
-    open_explorer(page)
+def test_broken_uploads_are_refused_with_their_message(explorer: Page, tmp_path: Path):
+    page = explorer
     page.get_by_test_id("stButtonGroup").get_by_text("Upload a checkpoint").click()
     uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
     truncated = (CHECKPOINTS / "dcgan-small.pt").read_bytes()[:100_000]
@@ -62,8 +78,8 @@ def test_broken_uploads_are_refused_with_their_message(page: Page, tmp_path: Pat
     expect(generated_image(page)).to_have_count(0, timeout=WAIT)
 
 
-def test_a_view_opens_the_same_from_its_link(page: Page, fresh_tab):
-    open_explorer(page)
+def test_a_view_opens_the_same_from_its_link(explorer: Page, fresh_tab):
+    page = explorer
     seed = page.get_by_role("spinbutton", name="Seed", exact=True)
     seed.fill("42")
     seed.press("Enter")
