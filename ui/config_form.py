@@ -48,7 +48,6 @@ HIDDEN = "hidden_settings"        # sidebar sections and knobs the session's lin
 LINK_PROBLEMS = "link_problems"   # what the session's link asked for that could not be done
 UPLOADED = "uploaded_image_ids"   # the image upload last taken
 UPLOADED_POINTS = "uploaded_points_id"   # the points upload last taken
-EDITED = "form_edited_section"    # the section of the knob last changed: it stays open
 REBUILDS = ":material/restart_alt:"   # after a knob's label: changing it starts a new model
 
 # Friendlier names for some choices; the others show as they are.
@@ -192,7 +191,6 @@ def settings_sidebar() -> Commands:
             runner = start_run(st.session_state[BASE])
             st.session_state[MIRRORS] = runner
         values = form_values()
-        _note_edited_section(values)
         runner, error = _apply_form(runner, values)
         show_notices("settings")
         for problem in st.session_state.get(LINK_PROBLEMS, ()):
@@ -204,7 +202,8 @@ def settings_sidebar() -> Commands:
             knobs = [k for k in KNOBS if k.section == section and k.field not in hide]
             if section in hide or not knobs:
                 continue
-            with st.expander(section, expanded=expanded or section == st.session_state.get(EDITED)):
+            # Keyed, a section stays as the student left it while the rebuild question comes and goes above.
+            with st.expander(section, expanded=expanded, key=_section_key(section)):
                 for knob in knobs:
                     _widget(knob, values)
                     if error is not None and error.field == knob.field:
@@ -213,14 +212,8 @@ def settings_sidebar() -> Commands:
     return runner
 
 
-def _note_edited_section(values: dict[str, Any]) -> None:
-    """Remember the section of a knob whose value the form has not taken yet: a structural change
-    redraws the sidebar (the rebuild question comes and goes above the sections), and the
-    section being edited must stay open rather than fall back to its default."""
-    base = st.session_state[BASE]
-    edited = [k.section for k in KNOBS if values[k.field] != k.to_widget(getattr(base, k.field))]
-    if edited:
-        st.session_state[EDITED] = edited[0]
+def _section_key(section: str) -> str:
+    return "section_" + section.lower().replace(" ", "_")
 
 
 def open_setup(preset_name: str, config: TrainConfig) -> None:

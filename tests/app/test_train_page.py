@@ -183,11 +183,6 @@ def test_discard_puts_the_settings_back(at, press):
     assert knob(at, "seed").value == 0 and not at.warning
 
 
-def expanded(app: AppTest, section: str) -> bool:
-    [expander] = [e for e in app.expander if e.label == section]
-    return expander.proto.expanded
-
-
 def blocks_around(app: AppTest, key: str) -> list[str]:
     """The kinds of the blocks (columns, containers, ...) that hold the sidebar element ``key``."""
     def search(node, kinds: list[str]) -> list[str] | None:
@@ -199,16 +194,6 @@ def blocks_around(app: AppTest, key: str) -> list[str]:
                 return found
         return None
     return search(app.sidebar, [])
-
-
-def test_the_section_being_edited_stays_open_through_a_rebuild(at, press):
-    press(at, "step")
-    runner(at).wait_for(lambda s: s.step == 1)
-    assert not expanded(at, "Model"), "closed at first"
-    knob(at, "latent_dim").set_value(3).run()            # asks first: the question appears above
-    assert expanded(at, "Model")
-    at.button(key="apply_rebuild").click().run()          # and goes again
-    assert runner(at).config.latent_dim == 3 and expanded(at, "Model")
 
 
 def test_the_rebuild_question_stacks_its_buttons_to_fit_the_sidebar(at, press):

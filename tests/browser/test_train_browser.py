@@ -67,10 +67,15 @@ def test_play_pause_step_and_the_toy_heatmap(page: Page, save_screenshot):
         expect(stat(page, "Step")).to_have_text(f"{paused_at + expected:,}", timeout=WAIT)
     expect(page.locator(".st-key-samples img").first).to_be_visible()
 
+    model_section = page.get_by_test_id("stSidebar").locator("details", has=page.get_by_text("Model", exact=True))
+    model_section.locator("summary").click()          # a student opens a closed section of the sidebar
+    expect(model_section).to_have_js_property("open", True)
     choose_preset(page, "toy-grid")   # the run has trained: switching asks first
     expect(page.locator(".st-key-pending_rebuild")).to_contain_text("Pending changes need a new model")
+    expect(model_section).to_have_js_property("open", True)   # the question above it left it open
     press(page, "apply_rebuild")
     page.wait_for_function(TOY_HEATMAP_DRAWN, timeout=WAIT)
+    expect(model_section).to_have_js_property("open", True)   # and so did its going
     expect(stat(page, "Step")).to_have_text("0")
     expect(page.locator(".st-key-quality_metrics")).to_contain_text("modes covered (of 25)")
     press(page, "play")
