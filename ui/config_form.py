@@ -203,17 +203,13 @@ def settings_sidebar() -> Commands:
             if section in hide or not knobs:
                 continue
             # Keyed, a section stays as the student left it while the rebuild question comes and goes above.
-            with st.expander(section, expanded=expanded, key=_section_key(section)):
+            with st.expander(section, expanded=expanded, key="section_" + section.lower().replace(" ", "_")):
                 for knob in knobs:
                     _widget(knob, values)
                     if error is not None and error.field == knob.field:
                         st.error(str(error))
         _share(runner, hide)
     return runner
-
-
-def _section_key(section: str) -> str:
-    return "section_" + section.lower().replace(" ", "_")
 
 
 def open_setup(preset_name: str, config: TrainConfig) -> None:

@@ -60,8 +60,8 @@ class RunHolder:
         with self._lock:
             old, self.runner = self.runner, None if self._released else runner
             self._forget_parked()
-        for stopped in {old, runner} - {self.runner, None}:
-            stopped.stop()
+        for unheld in {old, runner} - {self.runner, None}:   # each run no longer held, stopped once
+            unheld.stop()
 
     def release(self) -> None:
         with self._lock:
@@ -82,11 +82,11 @@ class RunHolder:
             return self.runner
 
     def release_if_gone(self, active: SessionActive) -> bool:
-        """Release the run when its browser session is no longer active; True if it was released."""
-        if self.session_id is None or active(self.session_id) or (self.runner is None and self.parked is None):
-            return False
-        self.release()
-        return True
+        """Release the holder when its browser session is no longer active; True if it was."""
+        gone = self.session_id is not None and not active(self.session_id)
+        if gone:
+            self.release()
+        return gone
 
     def park_if_unwatched(self, after_seconds: float) -> bool:
         """Park the run when nobody has looked at it for ``after_seconds``; True if it was parked."""
